@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# initramfs.sh VARIANT: build the static test programs (once for all
+# kernels) and pack the initramfs of VARIANT's kernel: busybox, /init, the
+# tests, and that kernel's mdev.ko and mtty.ko.  Prints the image's path.
+#
+# Extra program for 'make run-guest': RUN_PROG=path (a static binary or a
+# script busybox can run) is packed as /tests/run-guest/prog.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:?usage: initramfs.sh VARIANT}
+PRISTINE=$("$BENCH_DIR/kernel.sh" tree stock)
+OUT=$("$BENCH_DIR/kernel.sh" out "$variant")
+GUEST="$KVM_VFIO_CACHE/guest/$KLINE"
+HDRS="$GUEST/headers"
+TESTS="$GUEST/tests"
+mkdir -p "$GUEST" "$TESTS/kselftests"
+
+# UAPI headers of the kernel line, for the test programs (Debian 12's own
+# are 6.1 and lack the VFIO cdev and iommufd calls).
+if [ ! -f "$HDRS/.done" ] || [ "$(cat "$HDRS/.done")" != "$PRISTINE" ]; then
+	step "guest: installing linux $KLINE UAPI headers"
+	rm -rf "$HDRS"
+	make -s -C "$PRISTINE" O="$GUEST/hdr-build" ARCH=x86_64 \
+		INSTALL_HDR_PATH="$HDRS" headers_install \
+		>"$BENCH_LOGDIR/headers.log" 2>&1 ||
+		die "headers_install failed; see $BENCH_LOGDIR/headers.log"
+	echo "$PRISTINE" >"$HDRS/.done"
+fi
+
+CFLAGS=(-static -O2 -g -Wall -D_GNU_SOURCE
+	-I"$PRISTINE/tools/testing/selftests" -I"$SRC_DIR/include/uapi"
+	-isystem "$HDRS/include")
+
+# build_prog OUT SRC...: rebuilt when a source or the flags change.
+build_prog() {
+	local out=$1 log
+	shift
+	if [ -x "$out" ] && [ -z "$(find "$@" "$BENCH_DIR/initramfs.sh" \
+		-newer "$out" 2>/dev/null)" ]; then
+		return 0
+	fi
+	log="$BENCH_LOGDIR/cc-$(basename "$out").log"
+	step "guest: compiling $(basename "$out")"
+	gcc "${CFLAGS[@]}" -o "$out" "$@" >"$log" 2>&1 || {
+		sed 's/^/    /' "$log" | head -20 >&2
+		die "compiling $* failed; see $log"
+	}
+	if [ -s "$log" ]; then
+		sed 's/^/    /' "$log" | head -20 >&2
+		die "compiling $* gave warnings; see $log"
+	fi
+}
+
+build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
+for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
+	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src"
+done
+build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c"
+
+# The image of VARIANT: busybox, /init, the tests and that kernel's
+# modules.
+stage="$GUEST/stage-$variant"
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/tests"
+cp /bin/busybox "$stage/bin/busybox"
+cp "$BENCH_DIR/guest/init" "$stage/init"
+cp -r "$TESTS/." "$stage/tests/"
+for m in drivers/vfio/mdev/mdev.ko samples/vfio-mdev/mtty.ko; do
+	[ -f "$OUT/$m" ] || die "$variant: $OUT/$m missing; rebuild with 'bench/kernel.sh build $variant'"
+	cp "$OUT/$m" "$stage/lib/modules/"
+done
+if [ -n "${RUN_PROG:-}" ]; then
+	[ -f "$RUN_PROG" ] || die "RUN_PROG=$RUN_PROG: no such file"
+	mkdir -p "$stage/tests/run-guest"
+	cp "$RUN_PROG" "$stage/tests/run-guest/prog"
+	chmod +x "$stage/tests/run-guest/prog"
+fi
+img="$GUEST/initramfs-$variant.cpio"
+(cd "$stage" && find . | sort | cpio -o -H newc --quiet) >"$img"
+echo "$img"

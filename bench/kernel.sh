@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Prepare and build the test kernels.
+#
+#   kernel.sh src              unpack the pristine linux-source tree (once)
+#   kernel.sh build VARIANT    prepare VARIANT's tree and build it
+#
+# VARIANT is "stock" (the pristine tree) or "ours" (a hard-linked copy of
+# it with our patches applied and our files overlaid).  Each variant has its
+# own output folder (O=) so the two never share objects; ccache shares the
+# compiler work between them.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# Where our files land in the kernel tree.  Everything under these folders
+# of the repository is copied to the same path; the top-level Kconfig is
+# sourced from virt/kvm/Kconfig by our first patch.
+OVERLAY_DIRS=(virt include tools Documentation)
+
+src_version() {
+	dpkg-query -W -f='${Version}' "linux-source-$KLINE" 2>/dev/null ||
+		die "linux-source-$KLINE is not installed; run bench/deps.sh as root"
+}
+
+KVER=$(src_version)
+SRC_ROOT="$KVM_VFIO_CACHE/src/$KLINE"
+PRISTINE="$SRC_ROOT/pristine-${KVER//[^A-Za-z0-9.+-]/_}"
+BUILD_ROOT="$KVM_VFIO_CACHE/build/$KLINE"
+
+unpack_pristine() {
+	local tarball="/usr/src/linux-source-$KLINE.tar.xz"
+	[ -f "$PRISTINE/.kvm-vfio-unpacked" ] && return 0
+	[ -f "$tarball" ] || die "$tarball missing; run bench/deps.sh as root"
+	need_space "$KVM_VFIO_CACHE" 4096
+	step "unpacking linux-source-$KLINE $KVER into $PRISTINE"
+	rm -rf "$PRISTINE" "$PRISTINE.tmp"
+	mkdir -p "$PRISTINE.tmp"
+	tar -C "$PRISTINE.tmp" --strip-components=1 -xJf "$tarball" ||
+		die "unpacking $tarball failed (disk full?)"
+	echo "$KVER" >"$PRISTINE.tmp/.kvm-vfio-unpacked"
+	mv "$PRISTINE.tmp" "$PRISTINE"
+	# Remove trees of other point releases that the cache still holds.
+	find "$SRC_ROOT" -maxdepth 1 -name 'pristine-*' ! -path "$PRISTINE" \
+		-exec rm -rf {} + 2>/dev/null || true
+}
+
+overlay_files() {
+	local d
+	for d in "${OVERLAY_DIRS[@]}"; do
+		if [ -d "$SRC_DIR/$d" ]; then (cd "$SRC_DIR" && find "$d" -type f); fi
+	done | sort
+}
+
+patch_files() {
+	ls "$SRC_DIR/patches/$KLINE"/*.patch 2>/dev/null || true
+}
+
+# The tree of "ours" is rebuilt from the pristine one when the set of
+# patches or overlaid files changes; otherwise only changed files are copied
+# so that make rebuilds what depends on them and nothing else.
+prepare_ours() {
+	local tree="$SRC_ROOT/ours" stamp p f
+	stamp=$( { echo "$KVER"; overlay_files; for p in $(patch_files); do
+		sha1sum "$p"; done; } | sha1sum | cut -d' ' -f1)
+	if [ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" != "$stamp" ]; then
+		step "ours: creating $tree from pristine $KVER"
+		rm -rf "$tree"
+		cp -al "$PRISTINE" "$tree"
+		for p in $(patch_files); do
+			# Break the hard links of the files the patch touches so
+			# the pristine tree is never written through them.
+			for f in $(sed -n 's|^+++ b/||p' "$p"); do
+				if [ -f "$tree/$f" ]; then
+					cp --remove-destination \
+						"$PRISTINE/$f" "$tree/$f"
+				fi
+			done
+			step "ours: applying $(basename "$p")"
+			patch -d "$tree" -p1 -s --no-backup-if-mismatch <"$p" ||
+				die "patch $p does not apply to linux-source-$KLINE $KVER"
+		done
+		echo "$stamp" >"$tree/.kvm-vfio-stamp"
+	fi
+	overlay_files | while read -r f; do
+		cmp -s "$SRC_DIR/$f" "$tree/$f" ||
+			cp --remove-destination "$SRC_DIR/$f" "$tree/$f"
+	done
+	cmp -s "$SRC_DIR/Kconfig" "$tree/virt/kvm/Kconfig.vfio" ||
+		cp --remove-destination "$SRC_DIR/Kconfig" "$tree/virt/kvm/Kconfig.vfio"
+}
+
+variant_tree() {
+	case "$1" in
+	stock) echo "$PRISTINE" ;;
+	ours) echo "$SRC_ROOT/ours" ;;
+	*) die "unknown kernel variant '$1' (expected stock or ours)" ;;
+	esac
+}
+
+# configure VARIANT TREE OUT: tinyconfig + our fragments, redone only when a
+# fragment changes, then checked: every requested option must have stuck.
+configure() {
+	local variant=$1 tree=$2 out=$3 frags stamp log
+	frags=("$BENCH_DIR/config/base.config")
+	[ "$variant" = stock ] || frags+=("$BENCH_DIR/config/ours.config")
+	stamp=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
+	[ -f "$out/.config" ] &&
+		[ "$(cat "$out/.kvm-vfio-config" 2>/dev/null)" = "$stamp" ] && return 0
+	log="$BENCH_LOGDIR/config-$KLINE-$variant.log"
+	step "$variant: configuring (tinyconfig + ${frags[*]##*/})"
+	{
+		make -C "$tree" O="$out" ARCH=x86_64 tinyconfig &&
+		(cd "$out" && "$tree/scripts/kconfig/merge_config.sh" -m \
+			.config "${frags[@]}") &&
+		make -C "$tree" O="$out" ARCH=x86_64 olddefconfig
+	} >"$log" 2>&1 || die "$variant: kernel configuration failed; see $log"
+	local opt missing=()
+	while read -r opt; do
+		grep -qx "$opt" "$out/.config" || missing+=("$opt")
+	done < <(grep -h '^CONFIG_' "${frags[@]}")
+	[ ${#missing[@]} -eq 0 ] ||
+		die "$variant: options not set after olddefconfig: ${missing[*]} (unmet dependencies?); see $log"
+	echo "$stamp" >"$out/.kvm-vfio-config"
+}
+
+build() {
+	local variant=$1 tree out log t0
+	unpack_pristine
+	[ "$variant" = stock ] || prepare_ours
+	tree=$(variant_tree "$variant")
+	out="$BUILD_ROOT/$variant"
+	mkdir -p "$out"
+	need_space "$KVM_VFIO_CACHE" 2048
+	configure "$variant" "$tree" "$out"
+	log="$BENCH_LOGDIR/build-$KLINE-$variant.log"
+	step "$variant: building linux $KVER (log: $log)"
+	t0=$SECONDS
+	export CCACHE_DIR=${CCACHE_DIR:-$KVM_VFIO_CACHE/ccache}
+	export CCACHE_BASEDIR="$KVM_VFIO_CACHE"
+	if ! make -C "$tree" O="$out" ARCH=x86_64 CC="ccache gcc" \
+		-j"${JOBS:-3}" bzImage modules 2>&1 | tee "$log" |
+		awk '/^  [A-Z]/ { n++; if (n % 1000 == 0) { print "    ... " n " build steps"; fflush() } }'
+	then
+		grep -m5 -E 'error|Error' "$log" | sed 's/^/    /' >&2 || true
+		die "$variant: kernel build failed; see $log"
+	fi
+	step "$variant: built in $((SECONDS - t0)) s: $out/arch/x86/boot/bzImage"
+}
+
+case "${1:-}" in
+src) unpack_pristine ;;
+build) build "${2:?usage: kernel.sh build stock|ours}" ;;
+tree) unpack_pristine; [ "${2:-}" = stock ] || prepare_ours; variant_tree "${2:-ours}" ;;
+out) echo "$BUILD_ROOT/${2:?}" ;;
+version) echo "$KVER" ;;
+*) die "usage: kernel.sh src | build stock|ours | tree VARIANT | out VARIANT | version" ;;
+esac

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Read KTAP from test guest console logs and print the verdict.
+
+  ktap.py LABEL=LOG [LABEL=LOG ...] [--compare A,B]
+
+Each LOG is the console of one kernel.  KUnit suites (nested KTAP before
+/init runs) and kselftest programs (TAP between the guest's
+"# kvm-vfio-guest: running X" and "... X exited N" markers) are counted
+case by case.  A kernel splat (WARN, BUG, Oops, lockdep, KASAN, hung task),
+a program that exits non-zero without a failed case, a plan with missing
+results, or a guest that never reported "done" each count as a failed case.
+With --compare A,B every kselftest case whose result differs between kernels
+A and B counts as a failed case.
+
+Prints a summary per kernel and per suite and ends with the line
+"N passed, N failed, N skipped"; exits 1 if anything failed.
+"""
+import re
+import sys
+
+TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+RESULT = re.compile(r'^(\s*)(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*))?$')
+SPLAT = re.compile(
+    r'(WARNING: .* at |WARNING: CPU: |BUG: |Oops: |Kernel panic|general protection fault|'
+    r'possible circular locking|possible recursive locking|inconsistent lock state|'
+    r'suspicious RCU usage|KASAN: |UBSAN: |unreferenced object 0x|INFO: task .* blocked|'
+    r'rcu_sched self-detected stall|soft lockup|hard LOCKUP|list_add corruption|'
+    r'list_del corruption|DEBUG_LOCKS_WARN_ON)')
+MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)')
+MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)')
+MARK_DONE = '# kvm-vfio-guest: done'
+
+
+class Suite:
+    def __init__(self, name):
+        self.name = name
+        self.cases = {}          # case name -> 'pass' | 'fail' | 'skip'
+        self.notes = []          # why extra failures were counted
+        self.plan = None
+
+    def add(self, name, status):
+        while name in self.cases:
+            name += "'"
+        self.cases[name] = status
+
+    def count(self, status):
+        return sum(1 for s in self.cases.values() if s == status)
+
+
+def status_of(ok, directive):
+    d = (directive or '').strip().upper()
+    if d.startswith('SKIP'):
+        return 'skip'
+    if d.startswith('XFAIL'):
+        return 'pass'
+    return 'pass' if ok == 'ok' else 'fail'
+
+
+def parse(path):
+    """Return (suites, problems) for one console log."""
+    suites, problems = [], []
+    try:
+        with open(path, errors='replace') as f:
+            lines = [TS.sub('', l.rstrip('\r\n')) for l in f]
+    except OSError as e:
+        return suites, ['cannot read console log %s: %s' % (path, e)]
+
+    kunit = None     # current KUnit suite
+    kself = None     # current kselftest program
+    done = False
+    for line in lines:
+        if SPLAT.search(line):
+            problems.append('kernel splat: ' + line.strip())
+        m = MARK_RUN.match(line)
+        if m:
+            kunit = None
+            kself = Suite(m.group(1))
+            suites.append(kself)
+            continue
+        m = MARK_EXIT.match(line)
+        if m and kself:
+            if kself.plan is not None and len(kself.cases) < kself.plan:
+                kself.notes.append('%d of %d planned results missing' %
+                                   (kself.plan - len(kself.cases), kself.plan))
+                kself.add('(missing results)', 'fail')
+            if m.group(2) != '0' and not kself.count('fail'):
+                kself.notes.append('exited %s with no failed case' % m.group(2))
+                kself.add('(exit status %s)' % m.group(2), 'fail')
+            kself = None
+            continue
+        if line.strip() == MARK_DONE:
+            done = True
+            continue
+        if kself:
+            m = re.match(r'^1\.\.(\d+)', line)
+            if m:
+                kself.plan = int(m.group(1))
+                continue
+            m = RESULT.match(line)
+            if m and not m.group(1):
+                kself.add(m.group(4) or 'case %s' % m.group(3),
+                          status_of(m.group(2), m.group(5)))
+            continue
+        # KUnit, before /init: suites at depth 1, cases at depth 1 too.
+        m = re.match(r'^    # Subtest: (\S+)', line)
+        if m:
+            kunit = Suite('kunit:' + m.group(1))
+            suites.append(kunit)
+            continue
+        m = RESULT.match(line)
+        if m and kunit is not None:
+            indent = len(m.group(1))
+            if indent == 4:
+                kunit.add(m.group(4) or 'case %s' % m.group(3),
+                          status_of(m.group(2), m.group(5)))
+            elif indent == 0:
+                if m.group(2) == 'not ok' and not kunit.count('fail'):
+                    kunit.notes.append('suite failed with no failed case')
+                    kunit.add('(suite)', 'fail')
+                kunit = None
+    if kself is not None:
+        kself.notes.append('never finished')
+        kself.add('(did not finish)', 'fail')
+    if not done:
+        problems.append('the guest never reported "done" (crash, hang or early exit)')
+    return suites, problems
+
+
+def main(argv):
+    compare = None
+    runs = []
+    args = iter(argv)
+    for a in args:
+        if a == '--compare':
+            compare = next(args).split(',')
+        elif '=' in a:
+            runs.append(tuple(a.split('=', 1)))
+        else:
+            sys.exit('usage: ktap.py LABEL=LOG ... [--compare A,B]')
+
+    total = {'pass': 0, 'fail': 0, 'skip': 0}
+    results = {}
+    for label, log in runs:
+        suites, problems = parse(log)
+        results[label] = suites
+        print('kernel %s (console log: %s)' % (label, log))
+        for s in suites:
+            p, f, k = s.count('pass'), s.count('fail'), s.count('skip')
+            for key, n in (('pass', p), ('fail', f), ('skip', k)):
+                total[key] += n
+            print('  %-28s %4d passed, %d failed, %d skipped' % (s.name, p, f, k))
+            for name, st in s.cases.items():
+                if st == 'fail':
+                    print('      FAILED: %s' % name)
+            for n in s.notes:
+                print('      note: %s' % n)
+        if not suites:
+            problems.append('no test results in the console log')
+        for pr in problems:
+            print('  FAILED: %s' % pr)
+        total['fail'] += len(problems)
+
+    if compare:
+        a, b = compare
+        if a in results and b in results:
+            ra = {(s.name, c): st for s in results[a] if not s.name.startswith('kunit:')
+                  for c, st in s.cases.items()}
+            rb = {(s.name, c): st for s in results[b] if not s.name.startswith('kunit:')
+                  for c, st in s.cases.items()}
+            diff = sorted(k for k in set(ra) | set(rb) if ra.get(k) != rb.get(k))
+            print('compare %s vs %s: %d kselftest cases, %d differ' %
+                  (a, b, len(set(ra) | set(rb)), len(diff)))
+            for k in diff:
+                print('  DIFFERS: %s %s: %s=%s %s=%s' %
+                      (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))
+            total['fail'] += len(diff)
+
+    print('%d passed, %d failed, %d skipped' % (total['pass'], total['fail'], total['skip']))
+    return 1 if total['fail'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lint.sh LOG: the static checks, one TAP case each, written to LOG in the
+# form bench/ktap.py reads (it also prints them):
+#   checkpatch --strict on every file of ours and every patch, sparse (C=2)
+#   and W=1 on virt/kvm/vfio.c (KUnit suite included), kernel-doc, the
+#   reStructuredText of the documentation, and the UAPI header against the
+#   host's (Debian 12) and the kernel line's headers.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+LOG=${1:?usage: lint.sh LOG}
+TREE=$("$BENCH_DIR/kernel.sh" tree ours)
+OUT=$("$BENCH_DIR/kernel.sh" out ours)
+HDRS="$KVM_VFIO_CACHE/guest/$KLINE/headers"
+WORK="$KVM_VFIO_CACHE/lint"
+mkdir -p "$WORK"
+
+cases=()
+n=0
+fails=0
+# check NAME OUTPUT_FILE: a case passes when the check wrote nothing.
+check() {
+	local name=$1 out=$2
+	n=$((n + 1))
+	if [ -s "$out" ]; then
+		cases+=("not ok $n $name")
+		fails=$((fails + 1))
+		while read -r l; do cases+=("# $l"); done < <(head -40 "$out")
+		sed "s/^/    $name: /" "$out" | head -40 >&2
+	else
+		cases+=("ok $n $name")
+	fi
+}
+
+# checkpatch: files of ours (not patches) with -f; patches as patches.
+files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] include/uapi/linux/*.h \
+	tools/testing/selftests/kvm/kvm_vfio*.c bench/guest/*.c)
+for f in $files; do
+	(cd "$TREE" && ./scripts/checkpatch.pl --strict --no-tree --quiet \
+		--show-types -f "$SRC_DIR/$f" 2>&1) >"$WORK/out" || true
+	check "checkpatch $f" "$WORK/out"
+done
+for p in "$SRC_DIR"/patches/*/*.patch; do
+	[ -f "$p" ] || continue
+	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet --show-types \
+		"$p" 2>&1) >"$WORK/out" || true
+	check "checkpatch ${p#"$SRC_DIR"/}" "$WORK/out"
+done
+
+# sparse and W=1: vfio.c compiled as an external object against our build.
+rm -rf "$WORK/obj" && mkdir -p "$WORK/obj"
+cp "$SRC_DIR"/virt/kvm/vfio*.[ch] "$WORK/obj/"
+echo 'obj-m := vfio.o' >"$WORK/obj/Kbuild"
+make -s -C "$TREE" O="$OUT" M="$WORK/obj" ARCH=x86_64 C=2 W=1 \
+	KBUILD_MODPOST_WARN=1 vfio.o >"$WORK/build.log" 2>&1 || true
+grep -E 'warning|error' "$WORK/build.log" >"$WORK/out" || true
+[ -f "$WORK/obj/vfio.o" ] || cat "$WORK/build.log" >>"$WORK/out"
+check "sparse C=2 and W=1 virt/kvm/vfio.c" "$WORK/out"
+
+for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio.h \
+	virt/kvm/vfio_compat.h include/uapi/linux/kvm_vfio.h; do
+	"$TREE/scripts/kernel-doc" -none -Wall "$SRC_DIR/$f" >"$WORK/out" 2>&1 || true
+	check "kernel-doc $f" "$WORK/out"
+done
+
+rst="$SRC_DIR/Documentation/virt/kvm/devices/vfio.rst"
+if [ -f "$rst" ]; then
+	rst2html --halt=warning --report=info --strict "$rst" >/dev/null 2>"$WORK/out" || true
+else
+	echo "missing $rst" >"$WORK/out"
+fi
+check "docutils Documentation/virt/kvm/devices/vfio.rst" "$WORK/out"
+
+# The UAPI header alone, on Debian 12's 6.1 headers and on the line's own.
+printf '#include <linux/kvm_vfio.h>\nint main(void) { return KVM_DEV_VFIO_FILE_ADD + KVM_DEV_VFIO_FILE_DEL; }\n' >"$WORK/uapi.c"
+gcc -std=c11 -Wall -Werror -I"$SRC_DIR/include/uapi" -c "$WORK/uapi.c" \
+	-o "$WORK/uapi.o" >"$WORK/out" 2>&1 || true
+check "uapi header with the host's linux/kvm.h" "$WORK/out"
+gcc -std=c11 -Wall -Werror -I"$SRC_DIR/include/uapi" -isystem "$HDRS/include" \
+	-c "$WORK/uapi.c" -o "$WORK/uapi.o" >"$WORK/out" 2>&1 || true
+check "uapi header with linux $KLINE headers" "$WORK/out"
+# The kselftest builds standalone on the host's own headers too.
+gcc -Wall -D_GNU_SOURCE -I"$TREE/tools/testing/selftests" \
+	-I"$SRC_DIR/include/uapi" -o "$WORK/kvm_vfio_test" \
+	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_test.c" >"$WORK/out" 2>&1 || true
+check "kselftest standalone build on host headers" "$WORK/out"
+
+{
+	echo "# kvm-vfio-guest: running static-checks"
+	echo "TAP version 13"
+	echo "1..$n"
+	printf '%s\n' "${cases[@]}"
+	echo "# kvm-vfio-guest: static-checks exited $((fails > 0))"
+	echo "# kvm-vfio-guest: done"
+} >"$LOG"
+step "static checks: $((n - fails)) of $n clean (log: $LOG)"

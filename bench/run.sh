@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh VARIANT MODE: boot VARIANT's kernel under QEMU (TCG, -cpu max, so
+# KVM works inside) and run MODE in the guest: check, demo, shell or run.
+# The console log is kept in a file whose path is printed.  Exit status:
+# 0 when the guest reported "done", 1 otherwise (crash, hang, no verdict).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+variant=${1:?usage: run.sh VARIANT MODE}
+mode=${2:?usage: run.sh VARIANT MODE}
+TIMEOUT=${GUEST_TIMEOUT:-900}
+
+command -v qemu-system-x86_64 >/dev/null ||
+	die "qemu-system-x86_64 not found; run bench/deps.sh as root"
+kernel="$("$BENCH_DIR/kernel.sh" out "$variant")/arch/x86/boot/bzImage"
+[ -f "$kernel" ] || die "$variant: no kernel at $kernel; run 'bench/kernel.sh build $variant'"
+initrd=$("$BENCH_DIR/initramfs.sh" "$variant")
+log="$BENCH_LOGDIR/guest-$KLINE-$variant-$mode.log"
+
+step "$variant: booting linux $KLINE ($mode), timeout ${TIMEOUT}s, console log: $log"
+cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1"
+cmdline+=" kvmvfio.mode=$mode ${GUEST_CMDLINE:-}"
+# Kernel messages would drown the narration; a WARN still panics the guest.
+[ "$mode" = check ] || cmdline+=" quiet loglevel=3"
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2G
+      -nodefaults -no-reboot -display none -serial mon:stdio
+      -device isa-debug-exit,iobase=0x501,iosize=1
+      -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+
+rc=0
+if [ "$mode" = shell ]; then
+	"${qemu[@]}"
+	exit 0
+elif [ "$mode" = check ]; then
+	# Quiet: the log is parsed afterwards.
+	timeout --foreground "$TIMEOUT" "${qemu[@]}" </dev/null >"$log" 2>&1 ||
+		rc=$?
+else
+	timeout --foreground "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 |
+		tee "$log" | tr -d '\r' | grep --line-buffered -v '^# kvm-vfio-guest' ||
+		rc=${PIPESTATUS[0]}
+fi
+
+case $rc in
+3)	# qemu-exit 1: the guest ran to its end
+	if [ "$mode" = run ]; then
+		st=$(tr -d '\r' <"$log" | sed -n 's/^# kvm-vfio-guest: program exited //p' | tail -1)
+		echo "run-guest: program exited ${st:-?}; console log: $log"
+		exit "${st:-1}"
+	fi
+	exit 0 ;;
+124) echo "ERROR: $variant: guest did not finish within ${TIMEOUT}s (hang); console log: $log" >&2 ;;
+0) echo "ERROR: $variant: guest rebooted or panicked before reporting; console log: $log" >&2 ;;
+5) echo "ERROR: $variant: guest could not set up its fixtures (mtty); console log: $log" >&2 ;;
+*) echo "ERROR: $variant: QEMU exited $rc without a verdict; console log: $log" >&2 ;;
+esac
+tail -n 15 "$log" | sed 's/^/    /' >&2
+exit 1

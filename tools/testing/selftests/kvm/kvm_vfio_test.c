@@ -1,0 +1,995 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvm_vfio_test: the KVM-VFIO device (KVM_DEV_TYPE_VFIO) from userspace,
+ * with real VFIO files from the mtty sample (one mdev).
+ *
+ * Every case creates its own VM and kvm-vfio device in FIXTURE_SETUP: the
+ * harness forks per case and the device answers EIO to any other process.
+ *
+ * Leak oracle: a VFIO group can be open only once, so a group that the
+ * device still references cannot be reopened (EBUSY) even after the test
+ * closed its own fd.
+ *
+ * The mdev is found through $MTTY_UUID or as the first entry of
+ * /sys/bus/mdev/devices; cases that need it SKIP without it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <linux/kvm.h>
+#include <linux/kvm_vfio.h>
+#include <linux/vfio.h>
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+#include <linux/iommufd.h>
+#endif
+
+#include "kselftest_harness.h"
+
+/* ---- the device ----------------------------------------------------- */
+
+static int dev_attr(int dev_fd, unsigned long req, __u32 group, __u64 attr,
+		    const void *addr)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (__u64)(unsigned long)addr,
+	};
+
+	return ioctl(dev_fd, req, &a) ? -errno : 0;
+}
+
+static int file_op(int dev_fd, __u64 attr, int fd)
+{
+	__s32 v = fd;
+
+	return dev_attr(dev_fd, KVM_SET_DEVICE_ATTR, KVM_DEV_VFIO_FILE, attr, &v);
+}
+
+static int file_add(int dev_fd, int fd)
+{
+	return file_op(dev_fd, KVM_DEV_VFIO_FILE_ADD, fd);
+}
+
+static int file_del(int dev_fd, int fd)
+{
+	return file_op(dev_fd, KVM_DEV_VFIO_FILE_DEL, fd);
+}
+
+static int create_vfio_dev(int vm_fd, __u32 flags)
+{
+	struct kvm_create_device cd = {
+		.type = KVM_DEV_TYPE_VFIO, .flags = flags, .fd = -1,
+	};
+
+	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd))
+		return -errno;
+	return flags & KVM_CREATE_DEVICE_TEST ? 0 : (int)cd.fd;
+}
+
+/* One step, one line: test_cmd_* must succeed, test_err_* must fail so. */
+#define test_cmd_add(dev, fd)	ASSERT_EQ(0, file_add(dev, fd))
+#define test_cmd_del(dev, fd)	ASSERT_EQ(0, file_del(dev, fd))
+#define test_err_add(err, dev, fd) ASSERT_EQ(-(err), file_add(dev, fd))
+#define test_err_del(err, dev, fd) ASSERT_EQ(-(err), file_del(dev, fd))
+
+/* ---- the mtty fixture ----------------------------------------------- */
+
+static char mdev_uuid[256];
+
+/* Path of the mdev in sysfs, or NULL when there is none. */
+static const char *mdev_find(void)
+{
+	static char path[256];
+	const char *env = getenv("MTTY_UUID");
+	struct dirent *de;
+	DIR *d;
+
+	if (env && *env) {
+		snprintf(mdev_uuid, sizeof(mdev_uuid), "%s", env);
+	} else {
+		d = opendir("/sys/bus/mdev/devices");
+		if (!d)
+			return NULL;
+		mdev_uuid[0] = 0;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				snprintf(mdev_uuid, sizeof(mdev_uuid), "%s",
+					 de->d_name);
+				break;
+			}
+		closedir(d);
+		if (!mdev_uuid[0])
+			return NULL;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s", mdev_uuid);
+	return access(path, F_OK) ? NULL : path;
+}
+
+/* /dev/vfio/<group> of the mdev. */
+static const char *group_path(void)
+{
+	static char path[300];
+	char link[300], target[300];
+	const char *mdev = mdev_find();
+	ssize_t n;
+
+	if (!mdev)
+		return NULL;
+	snprintf(link, sizeof(link), "%s/iommu_group", mdev);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return NULL;
+	target[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(target, '/') + 1);
+	return path;
+}
+
+/* /dev/vfio/devices/vfioN of the mdev (VFIO_DEVICE_CDEV). */
+static const char *cdev_path(void)
+{
+	static char path[300];
+	char dir[300];
+	const char *mdev = mdev_find();
+	struct dirent *de;
+	DIR *d;
+
+	if (!mdev)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s/vfio-dev", mdev);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	path[0] = 0;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+				 de->d_name);
+	closedir(d);
+	return path[0] ? path : NULL;
+}
+
+#define NEED_GROUP(path) do {						\
+	path = group_path();						\
+	if (!path)							\
+		SKIP(return, "no mtty mdev: load mtty.ko and create an mdev"); \
+} while (0)
+
+#define NEED_CDEV(path) do {						\
+	path = cdev_path();						\
+	if (!path)							\
+		SKIP(return, "no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV) for the mdev"); \
+} while (0)
+
+/* The leak oracle: 0 if the group can be opened (nobody holds it). */
+static int group_reopen(const char *path)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Group in a type1 container, and a device fd from it. */
+struct group_chain {
+	int container, group, device;
+};
+
+static int group_chain_open(struct group_chain *c, const char *path,
+			    bool get_device)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+
+	c->container = c->group = c->device = -1;
+	c->group = open(path, O_RDWR);
+	if (c->group < 0)
+		return -errno;
+	if (ioctl(c->group, VFIO_GROUP_GET_STATUS, &st))
+		return -errno;
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EINVAL;
+	c->container = open("/dev/vfio/vfio", O_RDWR);
+	if (c->container < 0)
+		return -errno;
+	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container))
+		return -errno;
+	if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	if (!get_device)
+		return 0;
+	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+	return c->device < 0 ? -errno : 0;
+}
+
+static void group_chain_close(struct group_chain *c)
+{
+	if (c->device >= 0)
+		close(c->device);
+	if (c->group >= 0) {
+		ioctl(c->group, VFIO_GROUP_UNSET_CONTAINER);
+		close(c->group);
+	}
+	if (c->container >= 0)
+		close(c->container);
+	c->container = c->group = c->device = -1;
+}
+
+/* ---- fixture: a VM and its kvm-vfio device --------------------------- */
+
+FIXTURE(kvm_vfio) {
+	int kvm_fd;
+	int vm_fd;
+	int dev_fd;
+};
+
+FIXTURE_SETUP(kvm_vfio)
+{
+	self->vm_fd = self->dev_fd = -1;
+	self->kvm_fd = open("/dev/kvm", O_RDWR);
+	if (self->kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm_fd);
+	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, self->dev_fd);
+}
+
+FIXTURE_TEARDOWN(kvm_vfio)
+{
+	if (self->dev_fd >= 0)
+		close(self->dev_fd);
+	if (self->vm_fd >= 0)
+		close(self->vm_fd);
+	if (self->kvm_fd >= 0)
+		close(self->kvm_fd);
+}
+
+/* C1: the device fd is read-write and close-on-exec. */
+TEST_F(kvm_vfio, create_fd_flags)
+{
+	int fl = fcntl(self->dev_fd, F_GETFL);
+
+	ASSERT_EQ(O_RDWR, fl & O_ACCMODE);
+	ASSERT_EQ(FD_CLOEXEC, fcntl(self->dev_fd, F_GETFD) & FD_CLOEXEC);
+}
+
+/* C2: one kvm-vfio device per VM. */
+TEST_F(kvm_vfio, create_second_ebusy)
+{
+	ASSERT_EQ(-EBUSY, create_vfio_dev(self->vm_fd, 0));
+}
+
+/* C2: another VM gets its own. */
+TEST_F(kvm_vfio, create_in_other_vm)
+{
+	int vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	int dev2;
+
+	ASSERT_LE(0, vm2);
+	dev2 = create_vfio_dev(vm2, 0);
+	ASSERT_LE(0, dev2);
+	close(dev2);
+	close(vm2);
+}
+
+/* C3: create/close/create 1,000 times, never a stale EBUSY. */
+TEST_F(kvm_vfio, create_close_loop)
+{
+	int i, fd;
+
+	for (i = 0; i < 1000; i++) {
+		close(self->dev_fd);
+		fd = create_vfio_dev(self->vm_fd, 0);
+		ASSERT_LE(0, fd) TH_LOG("iteration %d: %s", i, strerror(-fd));
+		self->dev_fd = fd;
+	}
+}
+
+/* C4: KVM_CREATE_DEVICE_TEST answers 0 and creates nothing. */
+TEST_F(kvm_vfio, create_test_flag)
+{
+	int vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+
+	ASSERT_LE(0, vm2);
+	ASSERT_EQ(0, create_vfio_dev(vm2, KVM_CREATE_DEVICE_TEST));
+	/* Nothing was created: a real create still succeeds. */
+	ASSERT_LE(0, create_vfio_dev(vm2, 0));
+	/* Even with a device present, the test flag only probes. */
+	ASSERT_EQ(0, create_vfio_dev(self->vm_fd, KVM_CREATE_DEVICE_TEST));
+	close(vm2);
+}
+
+/* A1: any attribute group other than KVM_DEV_VFIO_FILE is ENXIO. */
+TEST_F(kvm_vfio, set_attr_bad_group)
+{
+	__u32 groups[] = { 0, 2, 3, 0x100, 0xffffffff };
+	__s32 fd = -1;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					   groups[i], KVM_DEV_VFIO_FILE_ADD, &fd));
+}
+
+/* A2: unknown attributes of the FILE group are ENXIO (3 too, off ppc64). */
+TEST_F(kvm_vfio, set_attr_bad_attr)
+{
+	__u64 attrs[] = { 0, 4, 0x100, 1ULL << 32 | 1, ~0ULL,
+#ifndef __powerpc64__
+		KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE,
+#endif
+	};
+	__s32 fd = -1;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					   KVM_DEV_VFIO_FILE, attrs[i], &fd));
+}
+
+/* The legacy GROUP names are the same attributes. */
+TEST_F(kvm_vfio, group_alias)
+{
+	ASSERT_EQ(KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_GROUP);
+	ASSERT_EQ(KVM_DEV_VFIO_FILE_ADD, KVM_DEV_VFIO_GROUP_ADD);
+	ASSERT_EQ(KVM_DEV_VFIO_FILE_DEL, KVM_DEV_VFIO_GROUP_DEL);
+	ASSERT_EQ(1, KVM_DEV_VFIO_FILE);
+	ASSERT_EQ(1, KVM_DEV_VFIO_FILE_ADD);
+	ASSERT_EQ(2, KVM_DEV_VFIO_FILE_DEL);
+}
+
+/* A3: ADD and DEL with an unreadable addr are EFAULT. */
+TEST_F(kvm_vfio, set_attr_efault)
+{
+	void *unmapped = mmap(NULL, 4096, PROT_NONE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *addrs[] = { NULL, unmapped, (void *)-4096L, (void *)1 };
+	unsigned int i;
+
+	ASSERT_NE(MAP_FAILED, unmapped);
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		ASSERT_EQ(-EFAULT, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					    KVM_DEV_VFIO_FILE,
+					    KVM_DEV_VFIO_FILE_ADD, addrs[i]));
+		ASSERT_EQ(-EFAULT, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					    KVM_DEV_VFIO_FILE,
+					    KVM_DEV_VFIO_FILE_DEL, addrs[i]));
+	}
+}
+
+/* A4: HAS_DEVICE_ATTR is 0 for FILE/ADD and FILE/DEL only; addr ignored. */
+TEST_F(kvm_vfio, has_attr)
+{
+	__u64 a;
+
+	for (a = 0; a < 8; a++) {
+		int want = (a == KVM_DEV_VFIO_FILE_ADD ||
+			    a == KVM_DEV_VFIO_FILE_DEL) ? 0 : -ENXIO;
+#ifdef __powerpc64__
+		if (a == KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE)
+			want = 0;
+#endif
+		ASSERT_EQ(want, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+					 KVM_DEV_VFIO_FILE, a, NULL));
+		ASSERT_EQ(want, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+					 KVM_DEV_VFIO_FILE, a, (void *)1));
+	}
+	ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR, 0,
+				   KVM_DEV_VFIO_FILE_ADD, NULL));
+	ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR, 2,
+				   KVM_DEV_VFIO_FILE_ADD, NULL));
+}
+
+/* A5: there is no GET_DEVICE_ATTR. */
+TEST_F(kvm_vfio, get_attr_eperm)
+{
+	__s32 fd = -1;
+
+	ASSERT_EQ(-EPERM, dev_attr(self->dev_fd, KVM_GET_DEVICE_ATTR,
+				   KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD,
+				   &fd));
+}
+
+/* A6: a process other than the VM's creator gets EIO. */
+TEST_F(kvm_vfio, other_process_eio)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int r1 = file_add(self->dev_fd, -1);
+		int r2 = dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+				  KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD, NULL);
+		_exit(r1 == -EIO && r2 == -EIO ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/* F1, F6: fds that are not open are EBADF for ADD and DEL. */
+TEST_F(kvm_vfio, bad_fd_ebadf)
+{
+	int fds[] = { -1, INT_MIN, INT_MAX, 4095, 0x10000 };
+	int closed = dup(0);
+	unsigned int i;
+
+	ASSERT_LE(0, closed);
+	close(closed);
+	test_err_add(EBADF, self->dev_fd, closed);
+	test_err_del(EBADF, self->dev_fd, closed);
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		test_err_add(EBADF, self->dev_fd, fds[i]);
+		test_err_del(EBADF, self->dev_fd, fds[i]);
+	}
+}
+
+/* F2, F7: files that are not VFIO group or device files. */
+FIXTURE(not_vfio) {
+	int kvm_fd, vm_fd, dev_fd;
+	int fd, fd2;
+};
+
+FIXTURE_VARIANT(not_vfio) {
+	const char *kind;
+};
+
+FIXTURE_VARIANT_ADD(not_vfio, eventfd) { .kind = "eventfd" };
+FIXTURE_VARIANT_ADD(not_vfio, pipe) { .kind = "pipe" };
+FIXTURE_VARIANT_ADD(not_vfio, socket) { .kind = "socket" };
+FIXTURE_VARIANT_ADD(not_vfio, dev_null) { .kind = "dev_null" };
+FIXTURE_VARIANT_ADD(not_vfio, memfd) { .kind = "memfd" };
+FIXTURE_VARIANT_ADD(not_vfio, kvm_fd) { .kind = "kvm" };
+FIXTURE_VARIANT_ADD(not_vfio, vm_fd) { .kind = "vm" };
+FIXTURE_VARIANT_ADD(not_vfio, device_fd) { .kind = "device" };
+FIXTURE_VARIANT_ADD(not_vfio, container) { .kind = "container" };
+FIXTURE_VARIANT_ADD(not_vfio, iommufd) { .kind = "iommufd" };
+FIXTURE_VARIANT_ADD(not_vfio, group_sysfs) { .kind = "sysfs" };
+
+FIXTURE_SETUP(not_vfio)
+{
+	const char *k = variant->kind;
+	int p[2];
+
+	self->fd = self->fd2 = self->vm_fd = self->dev_fd = -1;
+	self->kvm_fd = open("/dev/kvm", O_RDWR);
+	if (self->kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm_fd);
+	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, self->dev_fd);
+
+	if (!strcmp(k, "eventfd")) {
+		self->fd = eventfd(0, 0);
+	} else if (!strcmp(k, "pipe")) {
+		ASSERT_EQ(0, pipe(p));
+		self->fd = p[0];
+		self->fd2 = p[1];
+	} else if (!strcmp(k, "socket")) {
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, p));
+		self->fd = p[0];
+		self->fd2 = p[1];
+	} else if (!strcmp(k, "dev_null")) {
+		self->fd = open("/dev/null", O_RDWR);
+	} else if (!strcmp(k, "memfd")) {
+		self->fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	} else if (!strcmp(k, "kvm")) {
+		self->fd = dup(self->kvm_fd);
+	} else if (!strcmp(k, "vm")) {
+		self->fd = dup(self->vm_fd);
+	} else if (!strcmp(k, "device")) {
+		self->fd = dup(self->dev_fd);
+	} else if (!strcmp(k, "container")) {
+		self->fd = open("/dev/vfio/vfio", O_RDWR);
+		if (self->fd < 0)
+			SKIP(return, "no /dev/vfio/vfio (CONFIG_VFIO_CONTAINER)");
+	} else if (!strcmp(k, "iommufd")) {
+		self->fd = open("/dev/iommu", O_RDWR);
+		if (self->fd < 0)
+			SKIP(return, "no /dev/iommu (CONFIG_IOMMUFD)");
+	} else if (!strcmp(k, "sysfs")) {
+		const char *mdev = mdev_find();
+
+		if (!mdev)
+			SKIP(return, "no mtty mdev");
+		self->fd = open(mdev, O_RDONLY | O_DIRECTORY);
+	}
+	ASSERT_LE(0, self->fd) TH_LOG("opening %s: %s", k, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(not_vfio)
+{
+	int *fds[] = { &self->fd, &self->fd2, &self->dev_fd, &self->vm_fd,
+		       &self->kvm_fd };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+/* F2: ADD of a non-VFIO file is EINVAL. */
+TEST_F(not_vfio, add_einval)
+{
+	test_err_add(EINVAL, self->dev_fd, self->fd);
+	test_err_add(EINVAL, self->dev_fd, self->fd);
+}
+
+/* F7: DEL of a file that is not tracked is ENOENT, whatever it is. */
+TEST_F(not_vfio, del_enoent)
+{
+	test_err_del(ENOENT, self->dev_fd, self->fd);
+}
+
+/* The device itself still works after the refusal. */
+TEST_F(not_vfio, device_still_works)
+{
+	test_err_add(EINVAL, self->dev_fd, self->fd);
+	ASSERT_EQ(0, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+			      KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD, NULL));
+	test_err_del(ENOENT, self->dev_fd, self->fd);
+}
+
+/* F9, F5, F8: a group file, with the reference oracle. */
+TEST_F(kvm_vfio, group_add_del)
+{
+	const char *path;
+	int g;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_EQ(-EBUSY, group_reopen(path));
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_del(self->dev_fd, g);
+	close(g);
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* F5: the device holds its own reference: the group stays busy. */
+TEST_F(kvm_vfio, group_ref_held_after_close)
+{
+	const char *path;
+	int g, g2;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	g2 = dup(g);
+	close(g);
+	ASSERT_EQ(-EBUSY, group_reopen(path));
+	/* DEL through the dup, which is the same struct file. */
+	test_cmd_del(self->dev_fd, g2);
+	ASSERT_EQ(-EBUSY, group_reopen(path));
+	close(g2);
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* F4: the same group fd again, or a dup of it, is EEXIST. */
+TEST_F(kvm_vfio, group_add_twice_eexist)
+{
+	const char *path;
+	int g, d;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	test_err_add(EEXIST, self->dev_fd, g);
+	d = dup(g);
+	ASSERT_LE(0, d);
+	test_err_add(EEXIST, self->dev_fd, d);
+	d = fcntl(g, F_DUPFD_CLOEXEC, 100);
+	test_err_add(EEXIST, self->dev_fd, d);
+	test_cmd_del(self->dev_fd, d);
+	test_err_del(ENOENT, self->dev_fd, g);
+}
+
+/* F7: DEL of a group that is open but not tracked is ENOENT. */
+TEST_F(kvm_vfio, group_del_untracked)
+{
+	const char *path;
+	int g;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_err_del(ENOENT, self->dev_fd, g);
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_del(self->dev_fd, g);
+	test_err_del(ENOENT, self->dev_fd, g);
+}
+
+/* R1: closing the device drops the reference. */
+TEST_F(kvm_vfio, group_released_on_device_close)
+{
+	const char *path;
+	int g;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	close(g);
+	ASSERT_EQ(-EBUSY, group_reopen(path));
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* R2: VM closed first; the device works until its own fd is closed. */
+TEST_F(kvm_vfio, vm_closed_first)
+{
+	const char *path;
+	int g;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	close(self->vm_fd);
+	self->vm_fd = -1;
+	test_err_add(EEXIST, self->dev_fd, g);
+	test_cmd_del(self->dev_fd, g);
+	test_cmd_add(self->dev_fd, g);
+	close(g);
+	ASSERT_EQ(-EBUSY, group_reopen(path));
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* R1: device closed first, then the VM. */
+TEST_F(kvm_vfio, device_closed_first)
+{
+	const char *path;
+	int g;
+
+	NEED_GROUP(path);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	close(g);
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, group_reopen(path));
+	close(self->vm_fd);
+	self->vm_fd = -1;
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* F9: a device fd from VFIO_GROUP_GET_DEVICE_FD is accepted. */
+TEST_F(kvm_vfio, group_device_fd)
+{
+	struct group_chain c;
+	const char *path;
+	int r;
+
+	NEED_GROUP(path);
+	r = group_chain_open(&c, path, true);
+	ASSERT_EQ(0, r) TH_LOG("group/container/device: %s", strerror(-r));
+	test_cmd_add(self->dev_fd, c.device);
+	test_err_add(EEXIST, self->dev_fd, c.device);
+	test_cmd_add(self->dev_fd, c.group);
+	test_cmd_del(self->dev_fd, c.device);
+	test_err_del(ENOENT, self->dev_fd, c.device);
+	test_cmd_del(self->dev_fd, c.group);
+	group_chain_close(&c);
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* F2: the container of a group is not a VFIO file for the device. */
+TEST_F(kvm_vfio, container_einval)
+{
+	struct group_chain c;
+	const char *path;
+
+	NEED_GROUP(path);
+	ASSERT_EQ(0, group_chain_open(&c, path, false));
+	test_err_add(EINVAL, self->dev_fd, c.container);
+	test_err_del(ENOENT, self->dev_fd, c.container);
+	group_chain_close(&c);
+}
+
+/* F9: a device cdev is accepted; DEL drops it. */
+TEST_F(kvm_vfio, cdev_add_del)
+{
+	const char *path;
+	int d;
+
+	NEED_CDEV(path);
+	d = open(path, O_RDWR);
+	ASSERT_LE(0, d);
+	test_cmd_add(self->dev_fd, d);
+	test_err_add(EEXIST, self->dev_fd, d);
+	test_cmd_del(self->dev_fd, d);
+	test_err_del(ENOENT, self->dev_fd, d);
+	close(d);
+}
+
+/* F4: each open() of a cdev is a distinct file, each accepted once. */
+TEST_F(kvm_vfio, cdev_several_opens)
+{
+	const char *path;
+	int d[8], i;
+
+	NEED_CDEV(path);
+	for (i = 0; i < 8; i++) {
+		d[i] = open(path, O_RDWR);
+		ASSERT_LE(0, d[i]);
+		test_cmd_add(self->dev_fd, d[i]);
+	}
+	for (i = 0; i < 8; i++)
+		test_err_add(EEXIST, self->dev_fd, d[i]);
+	for (i = 0; i < 8; i += 2)
+		test_cmd_del(self->dev_fd, d[i]);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(i % 2 ? 0 : -ENOENT, file_del(self->dev_fd, d[i]));
+	for (i = 0; i < 8; i++)
+		close(d[i]);
+}
+
+/* Group and cdev of one device can be tracked together. */
+TEST_F(kvm_vfio, group_and_cdev_together)
+{
+	const char *gpath, *cpath;
+	int g, d;
+
+	NEED_GROUP(gpath);
+	NEED_CDEV(cpath);
+	g = open(gpath, O_RDWR);
+	d = open(cpath, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_LE(0, d);
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_add(self->dev_fd, d);
+	close(g);
+	close(d);
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, group_reopen(gpath));
+}
+
+/* X1: the same file in two VMs: both accept it (VFIO keeps the last kvm). */
+TEST_F(kvm_vfio, same_group_two_vms)
+{
+	const char *path;
+	int vm2, dev2, g;
+
+	NEED_GROUP(path);
+	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm2);
+	dev2 = create_vfio_dev(vm2, 0);
+	ASSERT_LE(0, dev2);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_add(dev2, g);
+	close(g);
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	/* VM 2's device still holds the group. */
+	ASSERT_EQ(-EBUSY, group_reopen(path));
+	close(dev2);
+	ASSERT_EQ(0, group_reopen(path));
+	close(vm2);
+}
+
+/* Client A (QEMU, crosvm, rust-vmm): the legacy group path. */
+TEST_F(kvm_vfio, client_a_group_path)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	const char *path;
+	int group, container, device;
+
+	NEED_GROUP(path);
+	close(self->dev_fd);		/* the client creates it itself */
+	self->dev_fd = -1;
+	group = open(path, O_RDWR);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &st));
+	ASSERT_TRUE(!!(st.flags & VFIO_GROUP_FLAGS_VIABLE));
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
+	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, self->dev_fd);
+	test_cmd_add(self->dev_fd, group);
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+	ASSERT_LE(0, device);
+	close(device);
+	test_cmd_del(self->dev_fd, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	close(group);
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	close(container);
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* Client D: teardown without DEL, device fd still open in the driver. */
+TEST_F(kvm_vfio, client_d_close_without_del)
+{
+	struct group_chain c;
+	const char *path;
+
+	NEED_GROUP(path);
+	ASSERT_EQ(0, group_chain_open(&c, path, false));
+	test_cmd_add(self->dev_fd, c.group);
+	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+	ASSERT_LE(0, c.device);
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	/* Regression: VFIO may drop the last kvm reference; close it last. */
+	group_chain_close(&c);
+	ASSERT_EQ(0, group_reopen(path));
+}
+
+/* Client E: the VM is replaced; every fd is added to the new device. */
+TEST_F(kvm_vfio, client_e_vm_replaced)
+{
+	const char *gpath, *cpath;
+	int vm2, dev2, g, d;
+
+	NEED_GROUP(gpath);
+	NEED_CDEV(cpath);
+	g = open(gpath, O_RDWR);
+	d = open(cpath, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_LE(0, d);
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_add(self->dev_fd, d);
+	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm2);
+	dev2 = create_vfio_dev(vm2, 0);
+	ASSERT_LE(0, dev2);
+	close(self->dev_fd);
+	self->dev_fd = dev2;
+	close(self->vm_fd);
+	self->vm_fd = vm2;
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_add(self->dev_fd, d);
+	close(g);
+	close(d);
+	ASSERT_EQ(-EBUSY, group_reopen(gpath));
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, group_reopen(gpath));
+}
+
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+static int iommufd_ioas(int iommufd, __u32 *ioas)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &a))
+		return -errno;
+	*ioas = a.out_ioas_id;
+	return 0;
+}
+
+static int cdev_bind(int device, int iommufd)
+{
+	struct vfio_device_bind_iommufd b = {
+		.argsz = sizeof(b), .iommufd = iommufd,
+	};
+
+	return ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &b) ? -errno : 0;
+}
+
+/* Client B (QEMU with iommufd, rust-vmm): the cdev path. */
+TEST_F(kvm_vfio, client_b_cdev_path)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt) };
+	const char *path;
+	int device, iommufd;
+	__u32 ioas = 0;
+
+	NEED_CDEV(path);
+	iommufd = open("/dev/iommu", O_RDWR);
+	if (iommufd < 0)
+		SKIP(return, "no /dev/iommu (CONFIG_IOMMUFD)");
+	device = open(path, O_RDWR);
+	ASSERT_LE(0, device);
+	test_cmd_add(self->dev_fd, device);
+	ASSERT_EQ(0, iommufd_ioas(iommufd, &ioas));
+	ASSERT_EQ(0, cdev_bind(device, iommufd));
+	at.pt_id = ioas;
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	test_cmd_del(self->dev_fd, device);
+	close(device);
+	close(iommufd);
+}
+
+/* Client C (QEMU): BIND fails, the client deletes the file again. */
+TEST_F(kvm_vfio, client_c_bind_failure)
+{
+	const char *path;
+	int device;
+
+	NEED_CDEV(path);
+	device = open(path, O_RDWR);
+	ASSERT_LE(0, device);
+	test_cmd_add(self->dev_fd, device);
+	ASSERT_GT(0, cdev_bind(device, -1));	/* no such iommufd */
+	test_cmd_del(self->dev_fd, device);
+	test_err_del(ENOENT, self->dev_fd, device);
+	close(device);
+}
+#endif
+
+static long files_in_use(void)
+{
+	long used = -1;
+	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &used) != 1)
+			used = -1;
+		fclose(f);
+	}
+	return used;
+}
+
+#define MANY 4096
+
+/* 4,096 distinct files tracked, half deleted, the device closed. */
+TEST_F_TIMEOUT(kvm_vfio, many_files_released, 120)
+{
+	struct rlimit rl = { MANY + 256, MANY + 256 };
+	const char *gpath, *cpath;
+	long before, after;
+	int *d, g, i;
+
+	NEED_GROUP(gpath);
+	NEED_CDEV(cpath);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	d = calloc(MANY, sizeof(*d));
+	ASSERT_NE(NULL, d);
+	before = files_in_use();
+	ASSERT_LE(0, before);
+	g = open(gpath, O_RDWR);
+	ASSERT_LE(0, g);
+	test_cmd_add(self->dev_fd, g);
+	close(g);
+	for (i = 0; i < MANY; i++) {
+		d[i] = open(cpath, O_RDWR);
+		ASSERT_LE(0, d[i]) TH_LOG("open %d: %s", i, strerror(errno));
+		test_cmd_add(self->dev_fd, d[i]);
+	}
+	for (i = 0; i < MANY; i += 2)
+		test_cmd_del(self->dev_fd, d[i]);
+	for (i = 0; i < MANY; i++)
+		close(d[i]);
+	/* Half the cdev files and the group are still held by the device. */
+	after = files_in_use();
+	ASSERT_LE(before + MANY / 2, after);
+	ASSERT_EQ(-EBUSY, group_reopen(gpath));
+	close(self->dev_fd);
+	self->dev_fd = -1;
+	ASSERT_EQ(0, group_reopen(gpath));
+	after = files_in_use();
+	ASSERT_GT(before + 64, after) TH_LOG("before %ld after %ld", before, after);
+	free(d);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,840 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suite for the KVM-VFIO device.
+ *
+ * Included at the end of vfio.c so the cases reach its static functions.
+ * VFIO and the KVM architecture hooks are replaced with static stubs that
+ * count calls: no VFIO file, no VM memory and no vCPU are touched.  The
+ * tracked files are real struct files (anonymous inodes) so that reference
+ * counting is the kernel's own.
+ */
+
+#include <kunit/test.h>
+#include <kunit/static_stub.h>
+#include <linux/anon_inodes.h>
+#include <linux/mman.h>
+#include <linux/prandom.h>
+#include <linux/vmalloc.h>
+
+/* What the fake VFIO knows about one of its files. */
+struct kvm_vfio_fake {
+	bool group;
+	bool noncoherent;
+	struct kvm *kvm;	/* last kvm given by vfio_file_set_kvm() */
+};
+
+/* Per-case state, in test->priv. */
+struct kvm_vfio_test {
+	struct kvm *kvm;
+	struct kvm_device *dev;
+	bool vfio_absent;
+	bool fail_alloc;
+	int hooks_get, hooks_put;
+	int set_kvm, set_kvm_null;
+	int coherent_queries;
+	int registered, unregistered;
+	int started, ended;
+};
+
+static const struct file_operations kvm_vfio_fake_fops = { };
+static const struct file_operations kvm_vfio_other_fops = { };
+
+static struct kvm_vfio_test *kt_ctx(void)
+{
+	return kunit_get_current_test()->priv;
+}
+
+static struct kvm_vfio *kt_kv(struct kvm_vfio_test *t)
+{
+	return t->dev->private;
+}
+
+/* Fake VFIO entry points. */
+static bool fake_is_valid(struct file *file)
+{
+	return file->f_op == &kvm_vfio_fake_fops;
+}
+
+static void fake_set_kvm(struct file *file, struct kvm *kvm)
+{
+	struct kvm_vfio_test *t = kt_ctx();
+	struct kvm_vfio_fake *f = file->private_data;
+
+	/* Contract F5/F8: VFIO is told under the device's lock. */
+	KUNIT_EXPECT_TRUE(kunit_get_current_test(),
+			  mutex_is_locked(&kt_kv(t)->lock));
+	f->kvm = kvm;
+	if (kvm)
+		t->set_kvm++;
+	else
+		t->set_kvm_null++;
+}
+
+static bool fake_enforced_coherent(struct file *file)
+{
+	struct kvm_vfio_fake *f = file->private_data;
+
+	kt_ctx()->coherent_queries++;
+	return !f->noncoherent;
+}
+
+static bool fake_is_group(struct file *file)
+{
+	struct kvm_vfio_fake *f = file->private_data;
+
+	return f->group;
+}
+
+static bool fake_hooks_get(struct kvm_vfio_hooks *h)
+{
+	struct kvm_vfio_test *t = kt_ctx();
+
+	memset(h, 0, sizeof(*h));
+	if (t->vfio_absent)
+		return false;
+	t->hooks_get++;
+	h->is_valid = fake_is_valid;
+	h->set_kvm = fake_set_kvm;
+	h->enforced_coherent = fake_enforced_coherent;
+	h->is_group = fake_is_group;
+	return true;
+}
+
+static void fake_hooks_put(struct kvm_vfio_hooks *h)
+{
+	if (h->is_valid)
+		kt_ctx()->hooks_put++;
+	memset(h, 0, sizeof(*h));
+}
+
+/* Fake KVM architecture hooks. */
+static void fake_register(struct kvm *kvm)
+{
+	KUNIT_EXPECT_PTR_EQ(kunit_get_current_test(), kvm, kt_ctx()->kvm);
+	kt_ctx()->registered++;
+}
+
+static void fake_unregister(struct kvm *kvm)
+{
+	KUNIT_EXPECT_PTR_EQ(kunit_get_current_test(), kvm, kt_ctx()->kvm);
+	kt_ctx()->unregistered++;
+}
+
+static void fake_start(struct kvm *kvm)
+{
+	kt_ctx()->started++;
+}
+
+static void fake_end(struct kvm *kvm)
+{
+	kt_ctx()->ended++;
+}
+
+static void *fake_zalloc(size_t size)
+{
+	if (kt_ctx()->fail_alloc)
+		return NULL;
+	return kzalloc(size, GFP_KERNEL_ACCOUNT);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(kt_fput, fput, struct file *);
+
+/* A file of the fake VFIO (or, with @fops, of something else). */
+static struct file *kt_file_fops(struct kunit *test, bool group,
+				 bool noncoherent,
+				 const struct file_operations *fops)
+{
+	struct kvm_vfio_fake *f;
+	struct file *file;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->group = group;
+	f->noncoherent = noncoherent;
+	file = anon_inode_getfile("[kvm-vfio-test]", fops, f, O_RDWR);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, kt_fput, file), 0);
+	return file;
+}
+
+static struct file *kt_dev_file(struct kunit *test, bool noncoherent)
+{
+	return kt_file_fops(test, false, noncoherent, &kvm_vfio_fake_fops);
+}
+
+static struct file *kt_group_file(struct kunit *test, bool noncoherent)
+{
+	return kt_file_fops(test, true, noncoherent, &kvm_vfio_fake_fops);
+}
+
+static int kt_create(struct kvm_vfio_test *t, struct kvm_device *dev)
+{
+	int ret;
+
+	dev->ops = &kvm_vfio_ops;
+	dev->kvm = t->kvm;
+	mutex_lock(&t->kvm->lock);
+	ret = kvm_vfio_ops.create(dev, KVM_DEV_TYPE_VFIO);
+	if (!ret)
+		list_add_rcu(&dev->vm_node, &t->kvm->devices);
+	mutex_unlock(&t->kvm->lock);
+	return ret;
+}
+
+/* What KVM does when the device fd is closed. */
+static void kt_release(struct kvm_vfio_test *t)
+{
+	mutex_lock(&t->kvm->lock);
+	list_del_rcu(&t->dev->vm_node);
+	kvm_vfio_ops.release(t->dev);
+	mutex_unlock(&t->kvm->lock);
+	t->dev = NULL;
+}
+
+static int kvm_vfio_test_init(struct kunit *test)
+{
+	struct kvm_vfio_test *t;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->kvm = kunit_kzalloc(test, sizeof(*t->kvm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->kvm);
+	mutex_init(&t->kvm->lock);
+	INIT_LIST_HEAD(&t->kvm->devices);
+	test->priv = t;
+
+	kunit_activate_static_stub(test, kvm_vfio_hooks_get, fake_hooks_get);
+	kunit_activate_static_stub(test, kvm_vfio_hooks_put, fake_hooks_put);
+	kunit_activate_static_stub(test, kvm_vfio_register_noncoherent,
+				   fake_register);
+	kunit_activate_static_stub(test, kvm_vfio_unregister_noncoherent,
+				   fake_unregister);
+	kunit_activate_static_stub(test, kvm_vfio_start_assignment, fake_start);
+	kunit_activate_static_stub(test, kvm_vfio_end_assignment, fake_end);
+	kunit_activate_static_stub(test, kvm_vfio_zalloc, fake_zalloc);
+
+	t->dev = kzalloc(sizeof(*t->dev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->dev);
+	KUNIT_ASSERT_EQ(test, kt_create(t, t->dev), 0);
+	return 0;
+}
+
+static void kvm_vfio_test_exit(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+
+	if (t && t->dev) {
+		kt_release(t);
+		/* Whatever the case did, release balances everything. */
+		KUNIT_EXPECT_EQ(test, t->registered, t->unregistered);
+		KUNIT_EXPECT_EQ(test, t->started, t->ended);
+		KUNIT_EXPECT_EQ(test, t->set_kvm, t->set_kvm_null);
+		KUNIT_EXPECT_EQ(test, t->hooks_get, t->hooks_put);
+	}
+}
+
+#define kt_add(t, file) kvm_vfio_add_file((t)->dev, file)
+#define kt_del(t, file) kvm_vfio_del_file((t)->dev, file)
+
+/* C1, C5: create sets up an empty device. */
+static void kvm_vfio_test_create(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+
+	KUNIT_ASSERT_NOT_NULL(test, kt_kv(t));
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 0);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&kt_kv(t)->files));
+	KUNIT_EXPECT_FALSE(test, kt_kv(t)->noncoherent);
+}
+
+/* C2: a second instance in the same VM is refused. */
+static void kvm_vfio_test_create_twice(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct kvm_device *dev2 = kunit_kzalloc(test, sizeof(*dev2), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dev2);
+	KUNIT_EXPECT_EQ(test, kt_create(t, dev2), -EBUSY);
+}
+
+/* C3: after release, create works again. */
+static void kvm_vfio_test_create_after_release(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct kvm_device *dev2 = kzalloc(sizeof(*dev2), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dev2);
+	kt_release(t);
+	KUNIT_EXPECT_EQ(test, kt_create(t, dev2), 0);
+	t->dev = dev2;
+}
+
+/* Other device types in the VM do not count as a kvm-vfio device. */
+static void kvm_vfio_test_create_other_type(struct kunit *test)
+{
+	static const struct kvm_device_ops other_ops = { .name = "other" };
+	struct kvm_vfio_test *t = test->priv;
+	struct kvm_device other = { .ops = &other_ops };
+	struct kvm_device *dev2 = kzalloc(sizeof(*dev2), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dev2);
+	kt_release(t);
+	mutex_lock(&t->kvm->lock);
+	list_add(&other.vm_node, &t->kvm->devices);
+	mutex_unlock(&t->kvm->lock);
+	KUNIT_EXPECT_EQ(test, kt_create(t, dev2), 0);
+	t->dev = dev2;
+	mutex_lock(&t->kvm->lock);
+	list_del(&other.vm_node);
+	mutex_unlock(&t->kvm->lock);
+}
+
+/* Allocation failure in create. */
+static void kvm_vfio_test_create_nomem(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct kvm_device *dev2 = kunit_kzalloc(test, sizeof(*dev2), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dev2);
+	kt_release(t);
+	t->fail_alloc = true;
+	KUNIT_EXPECT_EQ(test, kt_create(t, dev2), -ENOMEM);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->kvm->devices));
+}
+
+/* F5: ADD takes a reference, tells VFIO the kvm, starts assignment. */
+static void kvm_vfio_test_add(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_dev_file(test, false);
+	struct kvm_vfio_fake *f = file->private_data;
+	long refs = file_count(file);
+
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), 0);
+	KUNIT_EXPECT_EQ(test, file_count(file), refs + 1);
+	KUNIT_EXPECT_PTR_EQ(test, f->kvm, t->kvm);
+	KUNIT_EXPECT_EQ(test, t->set_kvm, 1);
+	KUNIT_EXPECT_EQ(test, t->started, 1);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 1);
+}
+
+/* F4: the same struct file twice is EEXIST and takes nothing. */
+static void kvm_vfio_test_add_duplicate(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_dev_file(test, false);
+	long refs;
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, file), 0);
+	refs = file_count(file);
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), -EEXIST);
+	KUNIT_EXPECT_EQ(test, file_count(file), refs);
+	KUNIT_EXPECT_EQ(test, t->set_kvm, 1);
+	KUNIT_EXPECT_EQ(test, t->started, 1);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 1);
+}
+
+/* F4: two opens of one device are two files, both accepted. */
+static void kvm_vfio_test_add_two_files(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+
+	KUNIT_EXPECT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	KUNIT_EXPECT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 2);
+}
+
+/* F2: a file VFIO does not own is EINVAL and takes nothing. */
+static void kvm_vfio_test_add_not_vfio(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_file_fops(test, false, false,
+					 &kvm_vfio_other_fops);
+	long refs = file_count(file);
+
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), -EINVAL);
+	KUNIT_EXPECT_EQ(test, file_count(file), refs);
+	KUNIT_EXPECT_EQ(test, t->set_kvm + t->started, 0);
+}
+
+/* F3: without VFIO loaded ADD is EINVAL, DEL is ENOENT. */
+static void kvm_vfio_test_vfio_absent(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_dev_file(test, false);
+
+	t->vfio_absent = true;
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kt_del(t, file), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 0);
+	t->vfio_absent = false;
+}
+
+/* Allocation failure in ADD: ENOMEM, nothing taken, nothing told. */
+static void kvm_vfio_test_add_nomem(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_dev_file(test, true);
+	long refs = file_count(file);
+
+	t->fail_alloc = true;
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), -ENOMEM);
+	t->fail_alloc = false;
+	KUNIT_EXPECT_EQ(test, file_count(file), refs);
+	KUNIT_EXPECT_EQ(test, t->set_kvm + t->started + t->registered, 0);
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), 0);
+}
+
+/* F8: DEL untracks, clears the kvm, drops the reference. */
+static void kvm_vfio_test_del(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_dev_file(test, false);
+	struct kvm_vfio_fake *f = file->private_data;
+	long refs = file_count(file);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, file), 0);
+	KUNIT_EXPECT_EQ(test, kt_del(t, file), 0);
+	KUNIT_EXPECT_EQ(test, file_count(file), refs);
+	KUNIT_EXPECT_NULL(test, f->kvm);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 1);
+	KUNIT_EXPECT_EQ(test, t->ended, 1);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 0);
+}
+
+/* F7: DEL of a file never added, of any kind, is ENOENT. */
+static void kvm_vfio_test_del_untracked(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *other = kt_file_fops(test, false, false,
+					  &kvm_vfio_other_fops);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	KUNIT_EXPECT_EQ(test, kt_del(t, kt_dev_file(test, false)), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kt_del(t, other), -ENOENT);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null + t->ended, 0);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 1);
+}
+
+/* DEL twice: the second is ENOENT; ADD after DEL works again. */
+static void kvm_vfio_test_del_twice_readd(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *file = kt_group_file(test, false);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, file), 0);
+	KUNIT_EXPECT_EQ(test, kt_del(t, file), 0);
+	KUNIT_EXPECT_EQ(test, kt_del(t, file), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kt_add(t, file), 0);
+	KUNIT_EXPECT_EQ(test, t->set_kvm, 2);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 1);
+}
+
+/* F9: group files go on the group list, device files do not. */
+static void kvm_vfio_test_group_and_device(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *group = kt_group_file(test, false);
+	struct kvm_vfio_file *kvf;
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, group), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	KUNIT_EXPECT_TRUE(test, list_is_singular(&kt_kv(t)->groups));
+	kvf = list_first_entry(&kt_kv(t)->groups, struct kvm_vfio_file,
+			       group_node);
+	KUNIT_EXPECT_PTR_EQ(test, kvf->file, group);
+	KUNIT_EXPECT_EQ(test, kt_del(t, group), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&kt_kv(t)->groups));
+}
+
+/* H1: register once with the first non-coherent file. */
+static void kvm_vfio_test_coherency_register_once(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *a = kt_dev_file(test, true), *b = kt_dev_file(test, true);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, a), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+	KUNIT_ASSERT_EQ(test, kt_add(t, b), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+	KUNIT_ASSERT_EQ(test, kt_del(t, a), 0);
+	KUNIT_EXPECT_EQ(test, t->unregistered, 0);
+	KUNIT_ASSERT_EQ(test, kt_del(t, b), 0);
+	KUNIT_EXPECT_EQ(test, t->unregistered, 1);
+	KUNIT_EXPECT_FALSE(test, kt_kv(t)->noncoherent);
+}
+
+/* H1: coherent files never register. */
+static void kvm_vfio_test_coherency_coherent(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_group_file(test, false)), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 0);
+	KUNIT_EXPECT_FALSE(test, kt_kv(t)->noncoherent);
+}
+
+/* H1: a coherent file beside a non-coherent one changes nothing. */
+static void kvm_vfio_test_coherency_mixed(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *nc = kt_group_file(test, true);
+	struct file *c = kt_dev_file(test, false);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, c), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, nc), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+	KUNIT_ASSERT_EQ(test, kt_del(t, nc), 0);
+	KUNIT_EXPECT_EQ(test, t->unregistered, 1);
+	KUNIT_ASSERT_EQ(test, kt_del(t, c), 0);
+	KUNIT_EXPECT_EQ(test, t->unregistered, 1);
+}
+
+/* H2: a group turning non-coherent is seen at the next ADD, as upstream. */
+static void kvm_vfio_test_coherency_group_changes(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *group = kt_group_file(test, false);
+	struct kvm_vfio_fake *f = group->private_data;
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, group), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 0);
+	f->noncoherent = true;	/* a non-coherent device joined the group */
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+	f->noncoherent = false;	/* ... and left it */
+	KUNIT_EXPECT_EQ(test, kt_del(t, kt_dev_file(test, false)), -ENOENT);
+	KUNIT_EXPECT_EQ(test, t->unregistered, 1);
+}
+
+/* H2: with a non-coherent device file tracked, groups are not re-asked. */
+static void kvm_vfio_test_coherency_cost(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	int i, before;
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, true)), 0);
+	for (i = 0; i < 64; i++)
+		KUNIT_ASSERT_EQ(test, kt_add(t, kt_group_file(test, false)), 0);
+	before = t->coherent_queries;
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, false)), 0);
+	/* One query: the new device file itself. */
+	KUNIT_EXPECT_EQ(test, t->coherent_queries - before, 1);
+}
+
+/* H2: the non-coherent group found last is asked first next time. */
+static void kvm_vfio_test_coherency_group_front(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *nc = kt_group_file(test, true);
+	int i, before;
+
+	for (i = 0; i < 32; i++)
+		KUNIT_ASSERT_EQ(test, kt_add(t, kt_group_file(test, false)), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, nc), 0);
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+	before = t->coherent_queries;
+	KUNIT_ASSERT_EQ(test, kt_add(t, kt_group_file(test, false)), 0);
+	KUNIT_EXPECT_EQ(test, t->coherent_queries - before, 1);
+}
+
+/* VFIO entry points are resolved once per operation, not per file. */
+static void kvm_vfio_test_hooks_once(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, i & 1)), 0);
+	KUNIT_EXPECT_EQ(test, t->hooks_get, 16);
+	KUNIT_EXPECT_EQ(test, t->hooks_put, 16);
+	kt_release(t);
+	KUNIT_EXPECT_EQ(test, t->hooks_get, 17);
+	KUNIT_EXPECT_EQ(test, t->hooks_put, 17);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 16);
+}
+
+/* K2: start/end assignment balance through ADD, failed ADD and DEL. */
+static void kvm_vfio_test_assignment_balance(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *a = kt_dev_file(test, false), *b = kt_group_file(test, true);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, a), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, b), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, a), -EEXIST);
+	KUNIT_EXPECT_EQ(test, t->started, 2);
+	KUNIT_ASSERT_EQ(test, kt_del(t, a), 0);
+	KUNIT_EXPECT_EQ(test, t->ended, 1);
+	kt_release(t);
+	KUNIT_EXPECT_EQ(test, t->ended, 2);
+}
+
+/* R1: release drops every file, clears every kvm, unregisters once. */
+static void kvm_vfio_test_release_many(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *files[100];
+	long refs[100];
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		files[i] = kt_file_fops(test, i % 3 == 0, i % 7 == 0,
+					&kvm_vfio_fake_fops);
+		refs[i] = file_count(files[i]);
+		KUNIT_ASSERT_EQ(test, kt_add(t, files[i]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+	kt_release(t);
+	for (i = 0; i < 100; i++) {
+		struct kvm_vfio_fake *f = files[i]->private_data;
+
+		KUNIT_EXPECT_EQ(test, file_count(files[i]), refs[i]);
+		KUNIT_EXPECT_NULL(test, f->kvm);
+	}
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 100);
+	KUNIT_EXPECT_EQ(test, t->ended, 100);
+	KUNIT_EXPECT_EQ(test, t->unregistered, 1);
+}
+
+/* R1: releasing an empty device calls nothing. */
+static void kvm_vfio_test_release_empty(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+
+	kt_release(t);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null + t->ended + t->unregistered, 0);
+}
+
+/* A user buffer holding @fd, for the attribute layer. */
+static void __user *kt_user_fd(struct kunit *test, s32 fd)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(addr) || !addr)
+		kunit_skip(test, "no user memory for the test thread");
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, &fd,
+					   sizeof(fd)), 0);
+	return (void __user *)addr;
+}
+
+static int kt_set(struct kvm_vfio_test *t, u32 group, u64 attr,
+		  void __user *addr)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (u64)(uintptr_t)addr,
+	};
+
+	return kvm_vfio_ops.set_attr(t->dev, &a);
+}
+
+/* A1, A2: wrong group or attribute is ENXIO, before reading addr. */
+static void kvm_vfio_test_set_attr_enxio(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+
+	KUNIT_EXPECT_EQ(test, kt_set(t, 0, KVM_DEV_VFIO_FILE_ADD, NULL), -ENXIO);
+	KUNIT_EXPECT_EQ(test, kt_set(t, 2, KVM_DEV_VFIO_FILE_ADD, NULL), -ENXIO);
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE, 0, NULL), -ENXIO);
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE, 4, NULL), -ENXIO);
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE, 1ULL << 32 | 1,
+				     NULL), -ENXIO);
+#ifndef CONFIG_SPAPR_TCE_IOMMU
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, NULL),
+			-ENXIO);
+#endif
+}
+
+/* A3: unreadable addr is EFAULT for ADD and DEL. */
+static void kvm_vfio_test_set_attr_efault(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	void __user *bad = (void __user *)kt_user_fd(test, 0) + PAGE_SIZE;
+
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_FILE_ADD, bad), -EFAULT);
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_FILE_DEL, bad), -EFAULT);
+}
+
+/* F1, F6: fds that are not open are EBADF. */
+static void kvm_vfio_test_set_attr_ebadf(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	s32 fds[] = { -1, INT_MAX, INT_MIN };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(fds); i++) {
+		void __user *p = kt_user_fd(test, fds[i]);
+
+		KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+					     KVM_DEV_VFIO_FILE_ADD, p), -EBADF);
+		KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+					     KVM_DEV_VFIO_FILE_DEL, p), -EBADF);
+	}
+}
+
+/* A4: HAS_DEVICE_ATTR answers for ADD and DEL only, ignoring addr. */
+static void kvm_vfio_test_has_attr(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct kvm_device_attr a = { .group = KVM_DEV_VFIO_FILE, .addr = 1 };
+	u64 attr;
+
+	for (attr = 0; attr < 8; attr++) {
+		int want = -ENXIO;
+
+		if (attr == KVM_DEV_VFIO_FILE_ADD ||
+		    attr == KVM_DEV_VFIO_FILE_DEL)
+			want = 0;
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+		if (attr == KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE)
+			want = 0;
+#endif
+		a.attr = attr;
+		KUNIT_EXPECT_EQ(test, kvm_vfio_ops.has_attr(t->dev, &a), want);
+	}
+	a.group = 0;
+	a.attr = KVM_DEV_VFIO_FILE_ADD;
+	KUNIT_EXPECT_EQ(test, kvm_vfio_ops.has_attr(t->dev, &a), -ENXIO);
+	a.group = 2;
+	KUNIT_EXPECT_EQ(test, kvm_vfio_ops.has_attr(t->dev, &a), -ENXIO);
+}
+
+/* A5: there is no GET_DEVICE_ATTR (KVM answers EPERM). */
+static void kvm_vfio_test_no_get_attr(struct kunit *test)
+{
+	KUNIT_EXPECT_NULL(test, kvm_vfio_ops.get_attr);
+	KUNIT_EXPECT_NULL(test, kvm_vfio_ops.destroy);
+	KUNIT_EXPECT_STREQ(test, kvm_vfio_ops.name, "kvm-vfio");
+}
+
+#define KT_MANY 10000
+
+/* 10,000 files added and removed in random order, lookups always right. */
+static void kvm_vfio_test_many_random(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct rnd_state rnd;
+	struct file **files;
+	u32 *order;
+	int i;
+
+	files = kunit_kcalloc(test, KT_MANY, sizeof(*files), GFP_KERNEL);
+	order = kunit_kcalloc(test, KT_MANY, sizeof(*order), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, files);
+	KUNIT_ASSERT_NOT_NULL(test, order);
+	prandom_seed_state(&rnd, 0x6b766d2d7666696fULL);
+
+	for (i = 0; i < KT_MANY; i++) {
+		files[i] = kt_file_fops(test, false, i == KT_MANY / 2,
+					&kvm_vfio_fake_fops);
+		order[i] = i;
+	}
+	/* Add in a random order, with a duplicate attempt now and then. */
+	for (i = KT_MANY - 1; i > 0; i--)
+		swap(order[i], order[prandom_u32_state(&rnd) % (i + 1)]);
+	for (i = 0; i < KT_MANY; i++) {
+		KUNIT_ASSERT_EQ(test, kt_add(t, files[order[i]]), 0);
+		if (i % 97 == 0)
+			KUNIT_ASSERT_EQ(test, kt_add(t, files[order[i / 2]]),
+					-EEXIST);
+	}
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, KT_MANY);
+	KUNIT_EXPECT_EQ(test, t->registered, 1);
+
+	/* Remove in another random order. */
+	for (i = KT_MANY - 1; i > 0; i--)
+		swap(order[i], order[prandom_u32_state(&rnd) % (i + 1)]);
+	for (i = 0; i < KT_MANY; i++) {
+		KUNIT_ASSERT_EQ(test, kt_del(t, files[order[i]]), 0);
+		if (i % 89 == 0)
+			KUNIT_ASSERT_EQ(test, kt_del(t, files[order[i]]),
+					-ENOENT);
+	}
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 0);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&kt_kv(t)->files));
+	KUNIT_EXPECT_EQ(test, t->unregistered, 1);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null, KT_MANY);
+	for (i = 0; i < KT_MANY; i++)
+		KUNIT_ASSERT_EQ(test, file_count(files[i]), 1);
+}
+
+/* The rbtree stays ordered by file pointer through inserts and erases. */
+static void kvm_vfio_test_tree_order(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *files[64];
+	struct kvm_vfio_file *kvf, *prev = NULL;
+	struct rb_node *n;
+	int i, count = 0;
+
+	for (i = 0; i < 64; i++) {
+		files[i] = kt_dev_file(test, false);
+		KUNIT_ASSERT_EQ(test, kt_add(t, files[i]), 0);
+	}
+	for (i = 0; i < 64; i += 3)
+		KUNIT_ASSERT_EQ(test, kt_del(t, files[i]), 0);
+	mutex_lock(&kt_kv(t)->lock);
+	for (n = rb_first(&kt_kv(t)->files); n; n = rb_next(n)) {
+		kvf = rb_entry(n, struct kvm_vfio_file, node);
+		if (prev)
+			KUNIT_EXPECT_TRUE(test, prev->file < kvf->file);
+		prev = kvf;
+		count++;
+	}
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, !!kvm_vfio_find(kt_kv(t), files[i]),
+				i % 3 != 0);
+	mutex_unlock(&kt_kv(t)->lock);
+	KUNIT_EXPECT_EQ(test, count, kt_kv(t)->nr_files);
+}
+
+static struct kunit_case kvm_vfio_test_cases[] = {
+	KUNIT_CASE(kvm_vfio_test_create),
+	KUNIT_CASE(kvm_vfio_test_create_twice),
+	KUNIT_CASE(kvm_vfio_test_create_after_release),
+	KUNIT_CASE(kvm_vfio_test_create_other_type),
+	KUNIT_CASE(kvm_vfio_test_create_nomem),
+	KUNIT_CASE(kvm_vfio_test_add),
+	KUNIT_CASE(kvm_vfio_test_add_duplicate),
+	KUNIT_CASE(kvm_vfio_test_add_two_files),
+	KUNIT_CASE(kvm_vfio_test_add_not_vfio),
+	KUNIT_CASE(kvm_vfio_test_vfio_absent),
+	KUNIT_CASE(kvm_vfio_test_add_nomem),
+	KUNIT_CASE(kvm_vfio_test_del),
+	KUNIT_CASE(kvm_vfio_test_del_untracked),
+	KUNIT_CASE(kvm_vfio_test_del_twice_readd),
+	KUNIT_CASE(kvm_vfio_test_group_and_device),
+	KUNIT_CASE(kvm_vfio_test_coherency_register_once),
+	KUNIT_CASE(kvm_vfio_test_coherency_coherent),
+	KUNIT_CASE(kvm_vfio_test_coherency_mixed),
+	KUNIT_CASE(kvm_vfio_test_coherency_group_changes),
+	KUNIT_CASE(kvm_vfio_test_coherency_cost),
+	KUNIT_CASE(kvm_vfio_test_coherency_group_front),
+	KUNIT_CASE(kvm_vfio_test_hooks_once),
+	KUNIT_CASE(kvm_vfio_test_assignment_balance),
+	KUNIT_CASE(kvm_vfio_test_release_many),
+	KUNIT_CASE(kvm_vfio_test_release_empty),
+	KUNIT_CASE(kvm_vfio_test_set_attr_enxio),
+	KUNIT_CASE(kvm_vfio_test_set_attr_efault),
+	KUNIT_CASE(kvm_vfio_test_set_attr_ebadf),
+	KUNIT_CASE(kvm_vfio_test_has_attr),
+	KUNIT_CASE(kvm_vfio_test_no_get_attr),
+	KUNIT_CASE(kvm_vfio_test_tree_order),
+	KUNIT_CASE_SLOW(kvm_vfio_test_many_random),
+	{}
+};
+
+static struct kunit_suite kvm_vfio_test_suite = {
+	.name = "kvm-vfio",
+	.init = kvm_vfio_test_init,
+	.exit = kvm_vfio_test_exit,
+	.test_cases = kvm_vfio_test_cases,
+};
+
+kunit_test_suite(kvm_vfio_test_suite);
