@@ -86,8 +86,9 @@ prepare_ours() {
 		cmp -s "$SRC_DIR/$f" "$tree/$f" ||
 			cp --remove-destination "$SRC_DIR/$f" "$tree/$f"
 	done
-	cmp -s "$SRC_DIR/Kconfig" "$tree/virt/kvm/Kconfig.vfio" ||
-		cp --remove-destination "$SRC_DIR/Kconfig" "$tree/virt/kvm/Kconfig.vfio"
+	mkdir -p "$tree/virt/kvm/vfio"
+	cmp -s "$SRC_DIR/Kconfig" "$tree/virt/kvm/vfio/Kconfig" ||
+		cp --remove-destination "$SRC_DIR/Kconfig" "$tree/virt/kvm/vfio/Kconfig"
 }
 
 variant_tree() {

@@ -28,7 +28,9 @@ check() {
 		cases+=("not ok $n $name")
 		fails=$((fails + 1))
 		while read -r l; do cases+=("# $l"); done < <(head -40 "$out")
-		sed "s/^/    $name: /" "$out" | head -40 >&2
+		head -40 "$out" | while read -r l; do
+			printf '    %s: %s\n' "$name" "$l" >&2
+		done
 	else
 		cases+=("ok $n $name")
 	fi

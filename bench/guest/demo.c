@@ -102,8 +102,8 @@ int main(void)
 	     sys(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)), 0);
 	step("KVM_DEV_VFIO_FILE_ADD(group)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, group), 0);
-	step("KVM_DEV_VFIO_FILE_ADD(group) again", file_op(dev,
-	     KVM_DEV_VFIO_FILE_ADD, group), -EEXIST);
+	step("KVM_DEV_VFIO_FILE_ADD(group) again",
+	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, group), -EEXIST);
 	device = step("VFIO_GROUP_GET_DEVICE_FD (driver sees the kvm)",
 		      sys(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, uuid)), 1);
 

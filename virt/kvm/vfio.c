@@ -15,6 +15,7 @@
 #include <linux/errno.h>
 #include <linux/file.h>
 #include <linux/kvm_host.h>
+#include <linux/kvm_vfio.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -66,7 +67,7 @@ struct kvm_vfio_file {
  * @noncoherent: the VM is registered for non-coherent DMA
  */
 struct kvm_vfio {
-	struct mutex lock;
+	struct mutex lock;	/* protects this struct, see above */
 	struct rb_root files;
 	struct list_head groups;
 	unsigned long nr_files;
@@ -286,7 +287,19 @@ static void kvm_vfio_spapr_detach(struct kvm *kvm, struct kvm_vfio_file *kvf)
 }
 #endif
 
-/* Untrack @kvf and give its file back to VFIO without a kvm. */
+/* Give @kvf's file back to VFIO without a kvm, drop it and free @kvf. */
+static void kvm_vfio_drop(struct kvm_device *dev, struct kvm_vfio_hooks *h,
+			  struct kvm_vfio_file *kvf)
+{
+	kvm_vfio_end_assignment(dev->kvm);
+	kvm_vfio_spapr_detach(dev->kvm, kvf);
+	if (h->set_kvm)
+		h->set_kvm(kvf->file, NULL);
+	fput(kvf->file);
+	kfree(kvf);
+}
+
+/* Untrack @kvf, then drop it. */
 static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_hooks *h,
 			    struct kvm_vfio_file *kvf)
 {
@@ -300,13 +313,7 @@ static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_hooks *h,
 		list_del(&kvf->group_node);
 	else if (kvf->noncoherent)
 		kv->nr_noncoherent_devs--;
-
-	kvm_vfio_end_assignment(dev->kvm);
-	kvm_vfio_spapr_detach(dev->kvm, kvf);
-	if (h->set_kvm)
-		h->set_kvm(kvf->file, NULL);
-	fput(kvf->file);
-	kfree(kvf);
+	kvm_vfio_drop(dev, h, kvf);
 }
 
 static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file)
@@ -536,8 +543,17 @@ static void kvm_vfio_release(struct kvm_device *dev)
 	kvm_vfio_hooks_get(&h);
 
 	mutex_lock(&kv->lock);
+	/*
+	 * A post-order walk may free each node but must not rb_erase() it
+	 * (erasing rebalances the tree under the walk), so the tree and the
+	 * counters are reset as a whole afterwards.
+	 */
 	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
-		kvm_vfio_forget(dev, &h, kvf);
+		kvm_vfio_drop(dev, &h, kvf);
+	kv->files = RB_ROOT;
+	INIT_LIST_HEAD(&kv->groups);
+	kv->nr_files = 0;
+	kv->nr_noncoherent_devs = 0;
 	kvm_vfio_update_coherency(dev, &h);
 	mutex_unlock(&kv->lock);
 

@@ -14,7 +14,8 @@
 #include <linux/kvm_host.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
+#if LINUX_VERSION_MAJOR < 6 || \
+	(LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL < 17)
 #define KVM_VFIO_HAS_ASSIGNMENT_HOOKS 1
 
 static inline void kvm_vfio_compat_start_assignment(struct kvm *kvm)

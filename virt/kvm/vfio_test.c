@@ -715,6 +715,17 @@ static void kvm_vfio_test_no_get_attr(struct kunit *test)
 
 #define KT_MANY 10000
 
+/* Fisher-Yates; swap() evaluates its arguments twice, so pick j first. */
+static void kt_shuffle(u32 *a, int n, struct rnd_state *rnd)
+{
+	int i, j;
+
+	for (i = n - 1; i > 0; i--) {
+		j = prandom_u32_state(rnd) % (i + 1);
+		swap(a[i], a[j]);
+	}
+}
+
 /* 10,000 files added and removed in random order, lookups always right. */
 static void kvm_vfio_test_many_random(struct kunit *test)
 {
@@ -736,8 +747,7 @@ static void kvm_vfio_test_many_random(struct kunit *test)
 		order[i] = i;
 	}
 	/* Add in a random order, with a duplicate attempt now and then. */
-	for (i = KT_MANY - 1; i > 0; i--)
-		swap(order[i], order[prandom_u32_state(&rnd) % (i + 1)]);
+	kt_shuffle(order, KT_MANY, &rnd);
 	for (i = 0; i < KT_MANY; i++) {
 		KUNIT_ASSERT_EQ(test, kt_add(t, files[order[i]]), 0);
 		if (i % 97 == 0)
@@ -748,8 +758,7 @@ static void kvm_vfio_test_many_random(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->registered, 1);
 
 	/* Remove in another random order. */
-	for (i = KT_MANY - 1; i > 0; i--)
-		swap(order[i], order[prandom_u32_state(&rnd) % (i + 1)]);
+	kt_shuffle(order, KT_MANY, &rnd);
 	for (i = 0; i < KT_MANY; i++) {
 		KUNIT_ASSERT_EQ(test, kt_del(t, files[order[i]]), 0);
 		if (i % 89 == 0)

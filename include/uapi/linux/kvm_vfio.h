@@ -53,25 +53,23 @@
  */
 
 #ifdef __KERNEL__
-#define __KVM_VFIO_ASSERT(c, m)	static_assert(c, m)
+#define __KVM_VFIO_ASSERT(c)	static_assert(c)
 #else
-#define __KVM_VFIO_ASSERT(c, m)	_Static_assert(c, m)
+/* C89-compatible: a negative array size stops the build. */
+#define __KVM_VFIO_ASSERT(c)	extern int __kvm_vfio_abi_check[(c) ? 1 : -1]
 #endif
+#define __KVM_VFIO_SAME(a, b)	((a) == (b))
 
-__KVM_VFIO_ASSERT(KVM_DEV_TYPE_VFIO == KVM_VFIO_ABI_DEV_TYPE,
-		  "KVM_DEV_TYPE_VFIO disagrees with <linux/kvm.h>");
-__KVM_VFIO_ASSERT(KVM_DEV_VFIO_FILE == KVM_VFIO_ABI_FILE &&
-		  KVM_DEV_VFIO_GROUP == KVM_VFIO_ABI_FILE,
-		  "KVM_DEV_VFIO_FILE disagrees with <linux/kvm.h>");
-__KVM_VFIO_ASSERT(KVM_DEV_VFIO_FILE_ADD == KVM_VFIO_ABI_FILE_ADD &&
-		  KVM_DEV_VFIO_GROUP_ADD == KVM_VFIO_ABI_FILE_ADD,
-		  "KVM_DEV_VFIO_FILE_ADD disagrees with <linux/kvm.h>");
-__KVM_VFIO_ASSERT(KVM_DEV_VFIO_FILE_DEL == KVM_VFIO_ABI_FILE_DEL &&
-		  KVM_DEV_VFIO_GROUP_DEL == KVM_VFIO_ABI_FILE_DEL,
-		  "KVM_DEV_VFIO_FILE_DEL disagrees with <linux/kvm.h>");
-__KVM_VFIO_ASSERT(KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE == KVM_VFIO_ABI_SET_SPAPR_TCE,
-		  "KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE disagrees with <linux/kvm.h>");
-__KVM_VFIO_ASSERT(sizeof(struct kvm_vfio_spapr_tce) == 8,
-		  "struct kvm_vfio_spapr_tce changed size");
+/* Where <linux/kvm.h> defines the ABI too, both must agree. */
+
+__KVM_VFIO_ASSERT(__KVM_VFIO_SAME(KVM_DEV_TYPE_VFIO, KVM_VFIO_ABI_DEV_TYPE));
+__KVM_VFIO_ASSERT(__KVM_VFIO_SAME(KVM_DEV_VFIO_FILE, KVM_VFIO_ABI_FILE) &&
+		  __KVM_VFIO_SAME(KVM_DEV_VFIO_GROUP, KVM_VFIO_ABI_FILE));
+__KVM_VFIO_ASSERT(__KVM_VFIO_SAME(KVM_DEV_VFIO_FILE_ADD, KVM_VFIO_ABI_FILE_ADD) &&
+		  __KVM_VFIO_SAME(KVM_DEV_VFIO_GROUP_ADD, KVM_VFIO_ABI_FILE_ADD));
+__KVM_VFIO_ASSERT(__KVM_VFIO_SAME(KVM_DEV_VFIO_FILE_DEL, KVM_VFIO_ABI_FILE_DEL) &&
+		  __KVM_VFIO_SAME(KVM_DEV_VFIO_GROUP_DEL, KVM_VFIO_ABI_FILE_DEL));
+__KVM_VFIO_ASSERT(__KVM_VFIO_SAME(KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, KVM_VFIO_ABI_SET_SPAPR_TCE));
+__KVM_VFIO_ASSERT(__KVM_VFIO_SAME(sizeof(struct kvm_vfio_spapr_tce), 8));
 
 #endif /* _UAPI_LINUX_KVM_VFIO_H */

@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <linux/kvm.h>
@@ -91,7 +92,7 @@ static char mdev_uuid[256];
 /* Path of the mdev in sysfs, or NULL when there is none. */
 static const char *mdev_find(void)
 {
-	static char path[256];
+	static char path[300];
 	const char *env = getenv("MTTY_UUID");
 	struct dirent *de;
 	DIR *d;
@@ -160,17 +161,15 @@ static const char *cdev_path(void)
 	return path[0] ? path : NULL;
 }
 
-#define NEED_GROUP(path) do {						\
-	path = group_path();						\
-	if (!path)							\
-		SKIP(return, "no mtty mdev: load mtty.ko and create an mdev"); \
-} while (0)
+#define NO_MTTY "no mtty mdev: load mtty.ko and create an mdev"
+#define NO_CDEV "no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV) for the mdev"
 
-#define NEED_CDEV(path) do {						\
-	path = cdev_path();						\
-	if (!path)							\
-		SKIP(return, "no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV) for the mdev"); \
-} while (0)
+static bool is_ppc64(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && !strncmp(u.machine, "ppc64", 5);
+}
 
 /* The leak oracle: 0 if the group can be opened (nobody holds it). */
 static int group_reopen(const char *path)
@@ -193,7 +192,9 @@ static int group_chain_open(struct group_chain *c, const char *path,
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 
-	c->container = c->group = c->device = -1;
+	c->container = -1;
+	c->group = -1;
+	c->device = -1;
 	c->group = open(path, O_RDWR);
 	if (c->group < 0)
 		return -errno;
@@ -224,7 +225,9 @@ static void group_chain_close(struct group_chain *c)
 	}
 	if (c->container >= 0)
 		close(c->container);
-	c->container = c->group = c->device = -1;
+	c->container = -1;
+	c->group = -1;
+	c->device = -1;
 }
 
 /* ---- fixture: a VM and its kvm-vfio device --------------------------- */
@@ -237,7 +240,8 @@ FIXTURE(kvm_vfio) {
 
 FIXTURE_SETUP(kvm_vfio)
 {
-	self->vm_fd = self->dev_fd = -1;
+	self->vm_fd = -1;
+	self->dev_fd = -1;
 	self->kvm_fd = open("/dev/kvm", O_RDWR);
 	if (self->kvm_fd < 0)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
@@ -319,7 +323,7 @@ TEST_F(kvm_vfio, set_attr_bad_group)
 	__s32 fd = -1;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(groups); i++)
 		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
 					   groups[i], KVM_DEV_VFIO_FILE_ADD, &fd));
 }
@@ -327,17 +331,17 @@ TEST_F(kvm_vfio, set_attr_bad_group)
 /* A2: unknown attributes of the FILE group are ENXIO (3 too, off ppc64). */
 TEST_F(kvm_vfio, set_attr_bad_attr)
 {
-	__u64 attrs[] = { 0, 4, 0x100, 1ULL << 32 | 1, ~0ULL,
-#ifndef __powerpc64__
-		KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE,
-#endif
-	};
+	__u64 attrs[] = { 0, 4, 0x100, 1ULL << 32 | 1, ~0ULL };
 	__s32 fd = -1;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(attrs); i++)
 		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
 					   KVM_DEV_VFIO_FILE, attrs[i], &fd));
+	if (!is_ppc64())
+		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					   KVM_DEV_VFIO_FILE,
+					   KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, &fd));
 }
 
 /* The legacy GROUP names are the same attributes. */
@@ -360,7 +364,7 @@ TEST_F(kvm_vfio, set_attr_efault)
 	unsigned int i;
 
 	ASSERT_NE(MAP_FAILED, unmapped);
-	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
 		ASSERT_EQ(-EFAULT, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
 					    KVM_DEV_VFIO_FILE,
 					    KVM_DEV_VFIO_FILE_ADD, addrs[i]));
@@ -378,10 +382,8 @@ TEST_F(kvm_vfio, has_attr)
 	for (a = 0; a < 8; a++) {
 		int want = (a == KVM_DEV_VFIO_FILE_ADD ||
 			    a == KVM_DEV_VFIO_FILE_DEL) ? 0 : -ENXIO;
-#ifdef __powerpc64__
-		if (a == KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE)
+		if (a == KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE && is_ppc64())
 			want = 0;
-#endif
 		ASSERT_EQ(want, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
 					 KVM_DEV_VFIO_FILE, a, NULL));
 		ASSERT_EQ(want, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
@@ -432,7 +434,7 @@ TEST_F(kvm_vfio, bad_fd_ebadf)
 	close(closed);
 	test_err_add(EBADF, self->dev_fd, closed);
 	test_err_del(EBADF, self->dev_fd, closed);
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(fds); i++) {
 		test_err_add(EBADF, self->dev_fd, fds[i]);
 		test_err_del(EBADF, self->dev_fd, fds[i]);
 	}
@@ -465,7 +467,10 @@ FIXTURE_SETUP(not_vfio)
 	const char *k = variant->kind;
 	int p[2];
 
-	self->fd = self->fd2 = self->vm_fd = self->dev_fd = -1;
+	self->fd = -1;
+	self->fd2 = -1;
+	self->vm_fd = -1;
+	self->dev_fd = -1;
 	self->kvm_fd = open("/dev/kvm", O_RDWR);
 	if (self->kvm_fd < 0)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
@@ -518,7 +523,7 @@ FIXTURE_TEARDOWN(not_vfio)
 		       &self->kvm_fd };
 	unsigned int i;
 
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 }
@@ -551,7 +556,9 @@ TEST_F(kvm_vfio, group_add_del)
 	const char *path;
 	int g;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	ASSERT_EQ(-EBUSY, group_reopen(path));
@@ -567,7 +574,9 @@ TEST_F(kvm_vfio, group_ref_held_after_close)
 	const char *path;
 	int g, g2;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	test_cmd_add(self->dev_fd, g);
@@ -587,7 +596,9 @@ TEST_F(kvm_vfio, group_add_twice_eexist)
 	const char *path;
 	int g, d;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	test_cmd_add(self->dev_fd, g);
@@ -607,7 +618,9 @@ TEST_F(kvm_vfio, group_del_untracked)
 	const char *path;
 	int g;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	test_err_del(ENOENT, self->dev_fd, g);
@@ -622,7 +635,9 @@ TEST_F(kvm_vfio, group_released_on_device_close)
 	const char *path;
 	int g;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	test_cmd_add(self->dev_fd, g);
@@ -639,7 +654,9 @@ TEST_F(kvm_vfio, vm_closed_first)
 	const char *path;
 	int g;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	test_cmd_add(self->dev_fd, g);
@@ -661,7 +678,9 @@ TEST_F(kvm_vfio, device_closed_first)
 	const char *path;
 	int g;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	g = open(path, O_RDWR);
 	ASSERT_LE(0, g);
 	test_cmd_add(self->dev_fd, g);
@@ -681,7 +700,9 @@ TEST_F(kvm_vfio, group_device_fd)
 	const char *path;
 	int r;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	r = group_chain_open(&c, path, true);
 	ASSERT_EQ(0, r) TH_LOG("group/container/device: %s", strerror(-r));
 	test_cmd_add(self->dev_fd, c.device);
@@ -700,7 +721,9 @@ TEST_F(kvm_vfio, container_einval)
 	struct group_chain c;
 	const char *path;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	ASSERT_EQ(0, group_chain_open(&c, path, false));
 	test_err_add(EINVAL, self->dev_fd, c.container);
 	test_err_del(ENOENT, self->dev_fd, c.container);
@@ -713,7 +736,9 @@ TEST_F(kvm_vfio, cdev_add_del)
 	const char *path;
 	int d;
 
-	NEED_CDEV(path);
+	path = cdev_path();
+	if (!path)
+		SKIP(return, NO_CDEV);
 	d = open(path, O_RDWR);
 	ASSERT_LE(0, d);
 	test_cmd_add(self->dev_fd, d);
@@ -729,7 +754,9 @@ TEST_F(kvm_vfio, cdev_several_opens)
 	const char *path;
 	int d[8], i;
 
-	NEED_CDEV(path);
+	path = cdev_path();
+	if (!path)
+		SKIP(return, NO_CDEV);
 	for (i = 0; i < 8; i++) {
 		d[i] = open(path, O_RDWR);
 		ASSERT_LE(0, d[i]);
@@ -751,8 +778,12 @@ TEST_F(kvm_vfio, group_and_cdev_together)
 	const char *gpath, *cpath;
 	int g, d;
 
-	NEED_GROUP(gpath);
-	NEED_CDEV(cpath);
+	gpath = group_path();
+	if (!gpath)
+		SKIP(return, NO_MTTY);
+	cpath = cdev_path();
+	if (!cpath)
+		SKIP(return, NO_CDEV);
 	g = open(gpath, O_RDWR);
 	d = open(cpath, O_RDWR);
 	ASSERT_LE(0, g);
@@ -772,7 +803,9 @@ TEST_F(kvm_vfio, same_group_two_vms)
 	const char *path;
 	int vm2, dev2, g;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, vm2);
 	dev2 = create_vfio_dev(vm2, 0);
@@ -798,7 +831,9 @@ TEST_F(kvm_vfio, client_a_group_path)
 	const char *path;
 	int group, container, device;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	close(self->dev_fd);		/* the client creates it itself */
 	self->dev_fd = -1;
 	group = open(path, O_RDWR);
@@ -830,7 +865,9 @@ TEST_F(kvm_vfio, client_d_close_without_del)
 	struct group_chain c;
 	const char *path;
 
-	NEED_GROUP(path);
+	path = group_path();
+	if (!path)
+		SKIP(return, NO_MTTY);
 	ASSERT_EQ(0, group_chain_open(&c, path, false));
 	test_cmd_add(self->dev_fd, c.group);
 	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
@@ -848,8 +885,12 @@ TEST_F(kvm_vfio, client_e_vm_replaced)
 	const char *gpath, *cpath;
 	int vm2, dev2, g, d;
 
-	NEED_GROUP(gpath);
-	NEED_CDEV(cpath);
+	gpath = group_path();
+	if (!gpath)
+		SKIP(return, NO_MTTY);
+	cpath = cdev_path();
+	if (!cpath)
+		SKIP(return, NO_CDEV);
 	g = open(gpath, O_RDWR);
 	d = open(cpath, O_RDWR);
 	ASSERT_LE(0, g);
@@ -903,7 +944,9 @@ TEST_F(kvm_vfio, client_b_cdev_path)
 	int device, iommufd;
 	__u32 ioas = 0;
 
-	NEED_CDEV(path);
+	path = cdev_path();
+	if (!path)
+		SKIP(return, NO_CDEV);
 	iommufd = open("/dev/iommu", O_RDWR);
 	if (iommufd < 0)
 		SKIP(return, "no /dev/iommu (CONFIG_IOMMUFD)");
@@ -926,7 +969,9 @@ TEST_F(kvm_vfio, client_c_bind_failure)
 	const char *path;
 	int device;
 
-	NEED_CDEV(path);
+	path = cdev_path();
+	if (!path)
+		SKIP(return, NO_CDEV);
 	device = open(path, O_RDWR);
 	ASSERT_LE(0, device);
 	test_cmd_add(self->dev_fd, device);
@@ -960,8 +1005,12 @@ TEST_F_TIMEOUT(kvm_vfio, many_files_released, 120)
 	long before, after;
 	int *d, g, i;
 
-	NEED_GROUP(gpath);
-	NEED_CDEV(cpath);
+	gpath = group_path();
+	if (!gpath)
+		SKIP(return, NO_MTTY);
+	cpath = cdev_path();
+	if (!cpath)
+		SKIP(return, NO_CDEV);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	d = calloc(MANY, sizeof(*d));
 	ASSERT_NE(NULL, d);
