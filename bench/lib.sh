@@ -9,7 +9,7 @@ BENCH_LOGDIR=${BENCH_LOGDIR:-$KVM_VFIO_CACHE/logs}
 KLINE=${KLINE:-6.12}
 mkdir -p "$KVM_VFIO_CACHE" "$BENCH_LOGDIR"
 
-step() { printf '==> %s\n' "$*"; }
+step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # need_space DIR MIB: fail early with a clear message when DIR is short.
