@@ -7,20 +7,26 @@
 #   make shell              our kernel with an interactive shell
 #   make run-guest PROG=p   run program p in the test guest, return its status
 #   make lint               static checks only (checkpatch, sparse, W=1, kernel-doc)
-#   make kernel             build (or refresh) both kernels
+#   make kernel             build (or refresh) the test kernels
+#   make module KDIR=dir    build kvm-vfio.ko out of tree against a kernel build
+#   make module-install     install it (modules_install) for KDIR
 #
 # Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (default 3),
-# GUEST_TIMEOUT (seconds, default 900), VARIANT (stock|ours, default ours).
+# GUEST_TIMEOUT (seconds, default 900), VARIANT (stock|ours|module, default
+# ours), KDIR (default /lib/modules/$(uname -r)/build).
 
 VARIANT ?= ours
 BENCH := bench
 
-.PHONY: all check demo shell run-guest lint kernel deps clean-cache help
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+.PHONY: all check demo shell run-guest lint kernel deps clean-cache help \
+	module module-install module-clean
 
 all: help
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
@@ -31,6 +37,18 @@ check:
 kernel: deps
 	@$(BENCH)/kernel.sh build stock
 	@$(BENCH)/kernel.sh build ours
+	@$(BENCH)/kernel.sh build module
+
+# The module: the same virt/kvm/vfio.c, Kbuild in this folder.
+module:
+	@test -f "$(KDIR)/Makefile" || { echo "ERROR: no kernel build at KDIR=$(KDIR); give KDIR=<kernel build dir> (it needs patches/6.12/0003-0004 and CONFIG_KVM_VFIO_EXTERNAL=y)" >&2; exit 2; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+module-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 demo: deps
 	@$(BENCH)/kernel.sh build $(VARIANT)
@@ -47,6 +65,7 @@ run-guest: deps
 
 lint: deps
 	@$(BENCH)/kernel.sh build ours
+	@$(BENCH)/kernel.sh build module
 	@$(BENCH)/lint.sh $${KVM_VFIO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kvm-vfio}/logs/static-checks.log
 
 clean-cache:

@@ -59,6 +59,7 @@ for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
 	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src"
 done
 build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c"
+build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c"
 
 # The image of VARIANT: busybox, /init, the tests and that kernel's
 # modules.
@@ -68,10 +69,15 @@ mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/tests"
 cp /bin/busybox "$stage/bin/busybox"
 cp "$BENCH_DIR/guest/init" "$stage/init"
 cp -r "$TESTS/." "$stage/tests/"
-for m in drivers/vfio/mdev/mdev.ko samples/vfio-mdev/mtty.ko; do
-	[ -f "$OUT/$m" ] || die "$variant: $OUT/$m missing; rebuild with 'bench/kernel.sh build $variant'"
-	cp "$OUT/$m" "$stage/lib/modules/"
-done
+# The kernel's modules, with modules.dep for busybox modprobe.
+krel=$(cat "$OUT/include/config/kernel.release")
+make -s -C "$OUT" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
+	modules_install >"$BENCH_LOGDIR/modules-install-$variant.log" 2>&1 ||
+	die "$variant: modules_install failed; see $BENCH_LOGDIR/modules-install-$variant.log"
+[ -f "$stage/lib/modules/$krel/modules.dep" ] ||
+	depmod -b "$stage" "$krel"
+# kvm-vfio.ko stays outside the depmod tree: the tests load it by path.
+[ ! -f "$OUT/kvm-vfio.ko" ] || cp "$OUT/kvm-vfio.ko" "$stage/lib/modules/"
 if [ -n "${RUN_PROG:-}" ]; then
 	[ -f "$RUN_PROG" ] || die "RUN_PROG=$RUN_PROG: no such file"
 	mkdir -p "$stage/tests/run-guest"

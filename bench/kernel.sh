@@ -6,10 +6,10 @@
 #   kernel.sh src              unpack the pristine linux-source tree (once)
 #   kernel.sh build VARIANT    prepare VARIANT's tree and build it
 #
-# VARIANT is "stock" (the pristine tree) or "ours" (a hard-linked copy of
-# it with our patches applied and our files overlaid).  Each variant has its
-# own output folder (O=) so the two never share objects; ccache shares the
-# compiler work between them.
+# VARIANT is "stock" (the pristine tree), "ours" (a hard-linked copy of it
+# with our patches applied and our files overlaid) or "module" (our tree
+# configured without the built-in device, plus kvm-vfio.ko built out of
+# tree from the same sources).  Each variant has its own output folder (O=).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -71,9 +71,10 @@ prepare_ours() {
 			# Break the hard links of the files the patch touches so
 			# the pristine tree is never written through them.
 			for f in $(sed -n 's|^+++ b/||p' "$p"); do
-				if [ -f "$tree/$f" ]; then
-					cp --remove-destination \
-						"$PRISTINE/$f" "$tree/$f"
+				if [ -f "$tree/$f" ] &&
+					[ "$(stat -c %h "$tree/$f")" -gt 1 ]; then
+					cp "$tree/$f" "$tree/$f.unlink"
+					mv -f "$tree/$f.unlink" "$tree/$f"
 				fi
 			done
 			step "ours: applying $(basename "$p")"
@@ -94,8 +95,8 @@ prepare_ours() {
 variant_tree() {
 	case "$1" in
 	stock) echo "$PRISTINE" ;;
-	ours) echo "$SRC_ROOT/ours" ;;
-	*) die "unknown kernel variant '$1' (expected stock or ours)" ;;
+	ours | module) echo "$SRC_ROOT/ours" ;;
+	*) die "unknown kernel variant '$1' (expected stock, ours or module)" ;;
 	esac
 }
 
@@ -104,7 +105,10 @@ variant_tree() {
 configure() {
 	local variant=$1 tree=$2 out=$3 frags stamp log
 	frags=("$BENCH_DIR/config/base.config")
-	[ "$variant" = stock ] || frags+=("$BENCH_DIR/config/ours.config")
+	case "$variant" in
+	ours) frags+=("$BENCH_DIR/config/ours.config") ;;
+	module) frags+=("$BENCH_DIR/config/module.config") ;;
+	esac
 	stamp=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
 	[ -f "$out/.config" ] &&
 		[ "$(cat "$out/.kvm-vfio-config" 2>/dev/null)" = "$stamp" ] && return 0
@@ -116,10 +120,11 @@ configure() {
 			.config "${frags[@]}") &&
 		make -C "$tree" O="$out" ARCH=x86_64 olddefconfig
 	} >"$log" 2>&1 || die "$variant: kernel configuration failed; see $log"
+	# The last fragment that sets an option wins, as in merge_config.sh.
 	local opt missing=()
 	while read -r opt; do
 		grep -qx "$opt" "$out/.config" || missing+=("$opt")
-	done < <(grep -h '^CONFIG_' "${frags[@]}")
+	done < <(grep -h '^CONFIG_' "${frags[@]}" | tac | sort -u -t= -k1,1)
 	[ ${#missing[@]} -eq 0 ] ||
 		die "$variant: options not set after olddefconfig: ${missing[*]} (unmet dependencies?); see $log"
 	echo "$stamp" >"$out/.kvm-vfio-config"
@@ -141,19 +146,38 @@ build() {
 	export CCACHE_BASEDIR="$KVM_VFIO_CACHE"
 	if ! make -C "$tree" O="$out" ARCH=x86_64 CC="ccache gcc" \
 		-j"${JOBS:-3}" bzImage modules 2>&1 | tee "$log" |
-		awk '/^  [A-Z]/ { n++; if (n % 1000 == 0) { print "    ... " n " build steps"; fflush() } }'
+		awk '/^  [A-Z]/ { n++; if (n % 250 == 0) { print "    ... " n " build steps"; fflush() } }'
 	then
 		grep -m5 -E 'error|Error' "$log" | sed 's/^/    /' >&2 || true
 		die "$variant: kernel build failed; see $log"
 	fi
+	[ "$variant" != module ] || build_module "$out"
 	step "$variant: built in $((SECONDS - t0)) s: $out/arch/x86/boot/bzImage"
+}
+
+# kvm-vfio.ko for the module kernel, with the project's own Kbuild, from a
+# copy of the sources (kbuild writes objects beside them).
+build_module() {
+	local out=$1 msrc="$KVM_VFIO_CACHE/module-src/$KLINE" f log
+	log="$BENCH_LOGDIR/module-$KLINE.log"
+	mkdir -p "$msrc"
+	for f in Kbuild virt/kvm/vfio.c virt/kvm/vfio.h virt/kvm/vfio_compat.h \
+		virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
+		include/uapi/linux/kvm_vfio.h; do
+		mkdir -p "$msrc/$(dirname "$f")"
+		cmp -s "$SRC_DIR/$f" "$msrc/$f" || cp "$SRC_DIR/$f" "$msrc/$f"
+	done
+	step "module: building kvm-vfio.ko out of tree (log: $log)"
+	make -C "$out" M="$msrc" CC="ccache gcc" modules >"$log" 2>&1 ||
+		die "module: building kvm-vfio.ko failed; see $log"
+	cp "$msrc/kvm-vfio.ko" "$out/kvm-vfio.ko"
 }
 
 case "${1:-}" in
 src) unpack_pristine ;;
-build) build "${2:?usage: kernel.sh build stock|ours}" ;;
+build) build "${2:?usage: kernel.sh build stock|ours|module}" ;;
 tree) unpack_pristine; [ "${2:-}" = stock ] || prepare_ours; variant_tree "${2:-ours}" ;;
 out) echo "$BUILD_ROOT/${2:?}" ;;
 version) echo "$KVER" ;;
-*) die "usage: kernel.sh src | build stock|ours | tree VARIANT | out VARIANT | version" ;;
+*) die "usage: kernel.sh src | build stock|ours|module | tree VARIANT | out VARIANT | version" ;;
 esac

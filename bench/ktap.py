@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Read KTAP from test guest console logs and print the verdict.
 
-  ktap.py LABEL=LOG [LABEL=LOG ...] [--compare A,B]
+  ktap.py LABEL=LOG [LABEL=LOG ...] [--compare A,B ...]
 
 Each LOG is the console of one kernel.  KUnit suites (nested KTAP before
 /init runs) and kselftest programs (TAP between the guest's
@@ -10,8 +10,8 @@ Each LOG is the console of one kernel.  KUnit suites (nested KTAP before
 case by case.  A kernel splat (WARN, BUG, Oops, lockdep, KASAN, hung task),
 a program that exits non-zero without a failed case, a plan with missing
 results, or a guest that never reported "done" each count as a failed case.
-With --compare A,B every kselftest case whose result differs between kernels
-A and B counts as a failed case.
+With --compare A,B every case of a kselftest program that both kernels ran
+whose result differs between kernels A and B counts as a failed case.
 
 Prints a summary per kernel and per suite and ends with the line
 "N passed, N failed, N skipped"; exits 1 if anything failed.
@@ -128,12 +128,12 @@ def parse(path):
 
 
 def main(argv):
-    compare = None
+    compares = []
     runs = []
     args = iter(argv)
     for a in args:
         if a == '--compare':
-            compare = next(args).split(',')
+            compares.append(next(args).split(','))
         elif '=' in a:
             runs.append(tuple(a.split('=', 1)))
         else:
@@ -161,20 +161,27 @@ def main(argv):
             print('  FAILED: %s' % pr)
         total['fail'] += len(problems)
 
-    if compare:
-        a, b = compare
-        if a in results and b in results:
-            ra = {(s.name, c): st for s in results[a] if not s.name.startswith('kunit:')
-                  for c, st in s.cases.items()}
-            rb = {(s.name, c): st for s in results[b] if not s.name.startswith('kunit:')
-                  for c, st in s.cases.items()}
-            diff = sorted(k for k in set(ra) | set(rb) if ra.get(k) != rb.get(k))
-            print('compare %s vs %s: %d kselftest cases, %d differ' %
-                  (a, b, len(set(ra) | set(rb)), len(diff)))
-            for k in diff:
-                print('  DIFFERS: %s %s: %s=%s %s=%s' %
-                      (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))
-            total['fail'] += len(diff)
+    for a, b in compares:
+        if a not in results or b not in results:
+            continue
+        # kselftest suites both kernels ran; KUnit and kernel-specific
+        # suites (the module phases) are not compared.
+        common = ({s.name for s in results[a]} & {s.name for s in results[b]})
+        common = {n for n in common if not n.startswith('kunit:')}
+        ra = {(s.name, c): st for s in results[a] if s.name in common
+              for c, st in s.cases.items()}
+        rb = {(s.name, c): st for s in results[b] if s.name in common
+              for c, st in s.cases.items()}
+        diff = sorted(k for k in set(ra) | set(rb) if ra.get(k) != rb.get(k))
+        print('compare %s vs %s: %d kselftest cases, %d differ' %
+              (a, b, len(set(ra) | set(rb)), len(diff)))
+        for k in diff:
+            print('  DIFFERS: %s %s: %s=%s %s=%s' %
+                  (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))
+        if not ra:
+            print('  FAILED: nothing to compare')
+            total['fail'] += 1
+        total['fail'] += len(diff)
 
     print('%d passed, %d failed, %d skipped' % (total['pass'], total['fail'], total['skip']))
     return 1 if total['fail'] else 0

@@ -61,8 +61,19 @@ grep -E 'warning|error' "$WORK/build.log" >"$WORK/out" || true
 [ -f "$WORK/obj/vfio.o" ] || cat "$WORK/build.log" >>"$WORK/out"
 check "sparse C=2 and W=1 virt/kvm/vfio.c" "$WORK/out"
 
-for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio.h \
-	virt/kvm/vfio_compat.h include/uapi/linux/kvm_vfio.h; do
+# The same, as the module: 'make module' with this repository's Kbuild
+# against the module-mode kernel, from a copy (kbuild writes beside it).
+MOUT=$("$BENCH_DIR/kernel.sh" out module)
+rm -rf "$WORK/mod" && mkdir -p "$WORK/mod"
+(cd "$SRC_DIR" && cp --parents Kbuild virt/kvm/vfio*.[ch] \
+	include/uapi/linux/kvm_vfio.h "$WORK/mod/")
+make -s -C "$MOUT" M="$WORK/mod" C=2 W=1 modules >"$WORK/mod.log" 2>&1 || true
+grep -E 'warning|error' "$WORK/mod.log" >"$WORK/out" || true
+[ -f "$WORK/mod/kvm-vfio.ko" ] || cat "$WORK/mod.log" >>"$WORK/out"
+check "sparse C=2 and W=1 kvm-vfio.ko (make module)" "$WORK/out"
+
+for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
+	virt/kvm/vfio.h virt/kvm/vfio_compat.h include/uapi/linux/kvm_vfio.h; do
 	"$TREE/scripts/kernel-doc" -none -Wall "$SRC_DIR/$f" >"$WORK/out" 2>&1 || true
 	check "kernel-doc $f" "$WORK/out"
 done
@@ -88,6 +99,22 @@ gcc -Wall -D_GNU_SOURCE -I"$TREE/tools/testing/selftests" \
 	-I"$SRC_DIR/include/uapi" -o "$WORK/kvm_vfio_test" \
 	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_test.c" >"$WORK/out" 2>&1 || true
 check "kselftest standalone build on host headers" "$WORK/out"
+
+# The in-tree build: the KVM selftests Makefile (our patch 0002 adds the
+# test) with our tree's UAPI headers.  Warnings count only in our file.
+rm -f "$WORK/selftests/kvm_vfio_test"
+{
+	make -s -C "$TREE" O="$OUT" ARCH=x86_64 \
+		INSTALL_HDR_PATH="$WORK/hdr" headers_install &&
+	make -C "$TREE/tools/testing/selftests/kvm" OUTPUT="$WORK/selftests" \
+		KHDR_INCLUDES="-isystem $WORK/hdr/include" \
+		INSTALL_HDR_PATH="$WORK/hdr" -j"${JOBS:-3}" \
+		"$WORK/selftests/kvm_vfio_test"
+} >"$WORK/intree.log" 2>&1 || true
+grep -E 'kvm_vfio_test\.c.*(warning|error)' "$WORK/intree.log" >"$WORK/out" || true
+[ -x "$WORK/selftests/kvm_vfio_test" ] ||
+	{ echo "no binary; see $WORK/intree.log"; tail -5 "$WORK/intree.log"; } >>"$WORK/out"
+check "kselftest in-tree build (tools/testing/selftests/kvm)" "$WORK/out"
 
 {
 	echo "# kvm-vfio-guest: running static-checks"

@@ -565,7 +565,8 @@ static void kvm_vfio_release(struct kvm_device *dev)
 
 static int kvm_vfio_create(struct kvm_device *dev, u32 type);
 
-static const struct kvm_device_ops kvm_vfio_ops = {
+/* Not const: the owner is filled in at registration where KVM has one. */
+static struct kvm_device_ops kvm_vfio_ops = {
 	.name = "kvm-vfio",
 	.create = kvm_vfio_create,
 	.release = kvm_vfio_release,
@@ -603,6 +604,7 @@ static int kvm_vfio_create(struct kvm_device *dev, u32 type)
  */
 int kvm_vfio_ops_init(void)
 {
+	kvm_vfio_compat_set_owner(&kvm_vfio_ops, THIS_MODULE);
 	return kvm_register_device_ops(&kvm_vfio_ops, KVM_DEV_TYPE_VFIO);
 }
 

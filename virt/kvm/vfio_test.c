@@ -60,9 +60,13 @@ static void fake_set_kvm(struct file *file, struct kvm *kvm)
 	struct kvm_vfio_test *t = kt_ctx();
 	struct kvm_vfio_fake *f = file->private_data;
 
-	/* Contract F5/F8: VFIO is told under the device's lock. */
-	KUNIT_EXPECT_TRUE(kunit_get_current_test(),
-			  mutex_is_locked(&kt_kv(t)->lock));
+	struct kunit *test = kunit_get_current_test();
+
+	/* F5/F8: VFIO is told under the device's lock ... */
+	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	/* ... and on ADD only once the device holds its own reference. */
+	if (kvm)
+		KUNIT_EXPECT_GE(test, file_count(file), 2);
 	f->kvm = kvm;
 	if (kvm)
 		t->set_kvm++;
@@ -110,14 +114,25 @@ static void fake_hooks_put(struct kvm_vfio_hooks *h)
 /* Fake KVM architecture hooks. */
 static void fake_register(struct kvm *kvm)
 {
-	KUNIT_EXPECT_PTR_EQ(kunit_get_current_test(), kvm, kt_ctx()->kvm);
-	kt_ctx()->registered++;
+	struct kunit *test = kunit_get_current_test();
+	struct kvm_vfio_test *t = kt_ctx();
+
+	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
+	/* H1: coherency changes are decided and told under the lock. */
+	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	KUNIT_EXPECT_EQ(test, t->registered, t->unregistered);
+	t->registered++;
 }
 
 static void fake_unregister(struct kvm *kvm)
 {
-	KUNIT_EXPECT_PTR_EQ(kunit_get_current_test(), kvm, kt_ctx()->kvm);
-	kt_ctx()->unregistered++;
+	struct kunit *test = kunit_get_current_test();
+	struct kvm_vfio_test *t = kt_ctx();
+
+	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
+	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	KUNIT_EXPECT_EQ(test, t->registered, t->unregistered + 1);
+	t->unregistered++;
 }
 
 static void fake_start(struct kvm *kvm)

@@ -230,7 +230,36 @@ static void group_chain_close(struct group_chain *c)
 	c->device = -1;
 }
 
-/* ---- fixture: a VM and its kvm-vfio device --------------------------- */
+/* ---- fixtures: a VM and its kvm-vfio device ------------------------- */
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* What every fixture starts from; SKIPs without /dev/kvm. */
+static void vm_dev_open(struct __test_metadata *_metadata, int *kvm_fd,
+			int *vm_fd, int *dev_fd)
+{
+	*vm_fd = -1;
+	*dev_fd = -1;
+	*kvm_fd = open("/dev/kvm", O_RDWR);
+	if (*kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	*vm_fd = ioctl(*kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, *vm_fd);
+	*dev_fd = create_vfio_dev(*vm_fd, 0);
+	ASSERT_LE(0, *dev_fd);
+}
+
+static void vm_dev_close(int *kvm_fd, int *vm_fd, int *dev_fd)
+{
+	close_fd(dev_fd);
+	close_fd(vm_fd);
+	close_fd(kvm_fd);
+}
 
 FIXTURE(kvm_vfio) {
 	int kvm_fd;
@@ -240,25 +269,68 @@ FIXTURE(kvm_vfio) {
 
 FIXTURE_SETUP(kvm_vfio)
 {
-	self->vm_fd = -1;
-	self->dev_fd = -1;
-	self->kvm_fd = open("/dev/kvm", O_RDWR);
-	if (self->kvm_fd < 0)
-		SKIP(return, "no /dev/kvm: %s", strerror(errno));
-	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, self->vm_fd);
-	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
-	ASSERT_LE(0, self->dev_fd);
+	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
 }
 
 FIXTURE_TEARDOWN(kvm_vfio)
 {
-	if (self->dev_fd >= 0)
-		close(self->dev_fd);
-	if (self->vm_fd >= 0)
-		close(self->vm_fd);
-	if (self->kvm_fd >= 0)
-		close(self->kvm_fd);
+	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
+}
+
+/* The same, with the mdev's group open (self->g, path self->path). */
+FIXTURE(group) {
+	int kvm_fd;
+	int vm_fd;
+	int dev_fd;
+	const char *path;
+	int g;
+};
+
+FIXTURE_SETUP(group)
+{
+	self->g = -1;
+	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	if (_metadata->exit_code)
+		return;
+	self->path = group_path();
+	if (!self->path)
+		SKIP(return, NO_MTTY);
+	self->g = open(self->path, O_RDWR);
+	ASSERT_LE(0, self->g);
+}
+
+FIXTURE_TEARDOWN(group)
+{
+	close_fd(&self->g);
+	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
+}
+
+/* The same, with one open of the mdev's cdev (self->d). */
+FIXTURE(cdev) {
+	int kvm_fd;
+	int vm_fd;
+	int dev_fd;
+	const char *path;
+	int d;
+};
+
+FIXTURE_SETUP(cdev)
+{
+	self->d = -1;
+	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	if (_metadata->exit_code)
+		return;
+	self->path = cdev_path();
+	if (!self->path)
+		SKIP(return, NO_CDEV);
+	self->d = open(self->path, O_RDWR);
+	ASSERT_LE(0, self->d);
+}
+
+FIXTURE_TEARDOWN(cdev)
+{
+	close_fd(&self->d);
+	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
 }
 
 /* C1: the device fd is read-write and close-on-exec. */
@@ -551,146 +623,89 @@ TEST_F(not_vfio, device_still_works)
 }
 
 /* F9, F5, F8: a group file, with the reference oracle. */
-TEST_F(kvm_vfio, group_add_del)
+TEST_F(group, group_add_del)
 {
-	const char *path;
-	int g;
-
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	ASSERT_EQ(-EBUSY, group_reopen(path));
-	test_cmd_add(self->dev_fd, g);
-	test_cmd_del(self->dev_fd, g);
-	close(g);
-	ASSERT_EQ(0, group_reopen(path));
+	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	test_cmd_add(self->dev_fd, self->g);
+	test_cmd_del(self->dev_fd, self->g);
+	close_fd(&self->g);
+	ASSERT_EQ(0, group_reopen(self->path));
 }
 
 /* F5: the device holds its own reference: the group stays busy. */
-TEST_F(kvm_vfio, group_ref_held_after_close)
+TEST_F(group, group_ref_held_after_close)
 {
-	const char *path;
-	int g, g2;
+	int g2;
 
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_cmd_add(self->dev_fd, g);
-	g2 = dup(g);
-	close(g);
-	ASSERT_EQ(-EBUSY, group_reopen(path));
+	test_cmd_add(self->dev_fd, self->g);
+	g2 = dup(self->g);
+	close_fd(&self->g);
+	ASSERT_EQ(-EBUSY, group_reopen(self->path));
 	/* DEL through the dup, which is the same struct file. */
 	test_cmd_del(self->dev_fd, g2);
-	ASSERT_EQ(-EBUSY, group_reopen(path));
+	ASSERT_EQ(-EBUSY, group_reopen(self->path));
 	close(g2);
-	ASSERT_EQ(0, group_reopen(path));
+	ASSERT_EQ(0, group_reopen(self->path));
 }
 
 /* F4: the same group fd again, or a dup of it, is EEXIST. */
-TEST_F(kvm_vfio, group_add_twice_eexist)
+TEST_F(group, group_add_twice_eexist)
 {
-	const char *path;
-	int g, d;
+	int d;
 
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_cmd_add(self->dev_fd, g);
-	test_err_add(EEXIST, self->dev_fd, g);
-	d = dup(g);
+	test_cmd_add(self->dev_fd, self->g);
+	test_err_add(EEXIST, self->dev_fd, self->g);
+	d = dup(self->g);
 	ASSERT_LE(0, d);
 	test_err_add(EEXIST, self->dev_fd, d);
-	d = fcntl(g, F_DUPFD_CLOEXEC, 100);
+	d = fcntl(self->g, F_DUPFD_CLOEXEC, 100);
 	test_err_add(EEXIST, self->dev_fd, d);
 	test_cmd_del(self->dev_fd, d);
-	test_err_del(ENOENT, self->dev_fd, g);
+	test_err_del(ENOENT, self->dev_fd, self->g);
 }
 
 /* F7: DEL of a group that is open but not tracked is ENOENT. */
-TEST_F(kvm_vfio, group_del_untracked)
+TEST_F(group, group_del_untracked)
 {
-	const char *path;
-	int g;
-
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_err_del(ENOENT, self->dev_fd, g);
-	test_cmd_add(self->dev_fd, g);
-	test_cmd_del(self->dev_fd, g);
-	test_err_del(ENOENT, self->dev_fd, g);
+	test_err_del(ENOENT, self->dev_fd, self->g);
+	test_cmd_add(self->dev_fd, self->g);
+	test_cmd_del(self->dev_fd, self->g);
+	test_err_del(ENOENT, self->dev_fd, self->g);
 }
 
 /* R1: closing the device drops the reference. */
-TEST_F(kvm_vfio, group_released_on_device_close)
+TEST_F(group, group_released_on_device_close)
 {
-	const char *path;
-	int g;
-
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_cmd_add(self->dev_fd, g);
-	close(g);
-	ASSERT_EQ(-EBUSY, group_reopen(path));
-	close(self->dev_fd);
-	self->dev_fd = -1;
-	ASSERT_EQ(0, group_reopen(path));
+	test_cmd_add(self->dev_fd, self->g);
+	close_fd(&self->g);
+	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(0, group_reopen(self->path));
 }
 
 /* R2: VM closed first; the device works until its own fd is closed. */
-TEST_F(kvm_vfio, vm_closed_first)
+TEST_F(group, vm_closed_first)
 {
-	const char *path;
-	int g;
-
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_cmd_add(self->dev_fd, g);
-	close(self->vm_fd);
-	self->vm_fd = -1;
-	test_err_add(EEXIST, self->dev_fd, g);
-	test_cmd_del(self->dev_fd, g);
-	test_cmd_add(self->dev_fd, g);
-	close(g);
-	ASSERT_EQ(-EBUSY, group_reopen(path));
-	close(self->dev_fd);
-	self->dev_fd = -1;
-	ASSERT_EQ(0, group_reopen(path));
+	test_cmd_add(self->dev_fd, self->g);
+	close_fd(&self->vm_fd);
+	test_err_add(EEXIST, self->dev_fd, self->g);
+	test_cmd_del(self->dev_fd, self->g);
+	test_cmd_add(self->dev_fd, self->g);
+	close_fd(&self->g);
+	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(0, group_reopen(self->path));
 }
 
 /* R1: device closed first, then the VM. */
-TEST_F(kvm_vfio, device_closed_first)
+TEST_F(group, device_closed_first)
 {
-	const char *path;
-	int g;
-
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_cmd_add(self->dev_fd, g);
-	close(g);
-	close(self->dev_fd);
-	self->dev_fd = -1;
-	ASSERT_EQ(0, group_reopen(path));
-	close(self->vm_fd);
-	self->vm_fd = -1;
-	ASSERT_EQ(0, group_reopen(path));
+	test_cmd_add(self->dev_fd, self->g);
+	close_fd(&self->g);
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(0, group_reopen(self->path));
+	close_fd(&self->vm_fd);
+	ASSERT_EQ(0, group_reopen(self->path));
 }
 
 /* F9: a device fd from VFIO_GROUP_GET_DEVICE_FD is accepted. */
@@ -731,21 +746,13 @@ TEST_F(kvm_vfio, container_einval)
 }
 
 /* F9: a device cdev is accepted; DEL drops it. */
-TEST_F(kvm_vfio, cdev_add_del)
+TEST_F(cdev, cdev_add_del)
 {
-	const char *path;
-	int d;
-
-	path = cdev_path();
-	if (!path)
-		SKIP(return, NO_CDEV);
-	d = open(path, O_RDWR);
-	ASSERT_LE(0, d);
-	test_cmd_add(self->dev_fd, d);
-	test_err_add(EEXIST, self->dev_fd, d);
-	test_cmd_del(self->dev_fd, d);
-	test_err_del(ENOENT, self->dev_fd, d);
-	close(d);
+	test_cmd_add(self->dev_fd, self->d);
+	test_err_add(EEXIST, self->dev_fd, self->d);
+	test_cmd_del(self->dev_fd, self->d);
+	test_err_del(ENOENT, self->dev_fd, self->d);
+	close_fd(&self->d);
 }
 
 /* F4: each open() of a cdev is a distinct file, each accepted once. */
@@ -792,35 +799,27 @@ TEST_F(kvm_vfio, group_and_cdev_together)
 	test_cmd_add(self->dev_fd, d);
 	close(g);
 	close(d);
-	close(self->dev_fd);
-	self->dev_fd = -1;
+	close_fd(&self->dev_fd);
 	ASSERT_EQ(0, group_reopen(gpath));
 }
 
 /* X1: the same file in two VMs: both accept it (VFIO keeps the last kvm). */
-TEST_F(kvm_vfio, same_group_two_vms)
+TEST_F(group, same_group_two_vms)
 {
-	const char *path;
-	int vm2, dev2, g;
+	int vm2, dev2;
 
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
 	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, vm2);
 	dev2 = create_vfio_dev(vm2, 0);
 	ASSERT_LE(0, dev2);
-	g = open(path, O_RDWR);
-	ASSERT_LE(0, g);
-	test_cmd_add(self->dev_fd, g);
-	test_cmd_add(dev2, g);
-	close(g);
-	close(self->dev_fd);
-	self->dev_fd = -1;
+	test_cmd_add(self->dev_fd, self->g);
+	test_cmd_add(dev2, self->g);
+	close_fd(&self->g);
+	close_fd(&self->dev_fd);
 	/* VM 2's device still holds the group. */
-	ASSERT_EQ(-EBUSY, group_reopen(path));
+	ASSERT_EQ(-EBUSY, group_reopen(self->path));
 	close(dev2);
-	ASSERT_EQ(0, group_reopen(path));
+	ASSERT_EQ(0, group_reopen(self->path));
 	close(vm2);
 }
 
@@ -853,8 +852,7 @@ TEST_F(kvm_vfio, client_a_group_path)
 	test_cmd_del(self->dev_fd, group);
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
 	close(group);
-	close(self->dev_fd);
-	self->dev_fd = -1;
+	close_fd(&self->dev_fd);
 	close(container);
 	ASSERT_EQ(0, group_reopen(path));
 }
@@ -872,8 +870,7 @@ TEST_F(kvm_vfio, client_d_close_without_del)
 	test_cmd_add(self->dev_fd, c.group);
 	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
 	ASSERT_LE(0, c.device);
-	close(self->dev_fd);
-	self->dev_fd = -1;
+	close_fd(&self->dev_fd);
 	/* Regression: VFIO may drop the last kvm reference; close it last. */
 	group_chain_close(&c);
 	ASSERT_EQ(0, group_reopen(path));
@@ -910,8 +907,7 @@ TEST_F(kvm_vfio, client_e_vm_replaced)
 	close(g);
 	close(d);
 	ASSERT_EQ(-EBUSY, group_reopen(gpath));
-	close(self->dev_fd);
-	self->dev_fd = -1;
+	close_fd(&self->dev_fd);
 	ASSERT_EQ(0, group_reopen(gpath));
 }
 
@@ -964,21 +960,13 @@ TEST_F(kvm_vfio, client_b_cdev_path)
 }
 
 /* Client C (QEMU): BIND fails, the client deletes the file again. */
-TEST_F(kvm_vfio, client_c_bind_failure)
+TEST_F(cdev, client_c_bind_failure)
 {
-	const char *path;
-	int device;
-
-	path = cdev_path();
-	if (!path)
-		SKIP(return, NO_CDEV);
-	device = open(path, O_RDWR);
-	ASSERT_LE(0, device);
-	test_cmd_add(self->dev_fd, device);
-	ASSERT_GT(0, cdev_bind(device, -1));	/* no such iommufd */
-	test_cmd_del(self->dev_fd, device);
-	test_err_del(ENOENT, self->dev_fd, device);
-	close(device);
+	test_cmd_add(self->dev_fd, self->d);
+	ASSERT_GT(0, cdev_bind(self->d, -1));	/* no such iommufd */
+	test_cmd_del(self->dev_fd, self->d);
+	test_err_del(ENOENT, self->dev_fd, self->d);
+	close_fd(&self->d);
 }
 #endif
 
@@ -1033,8 +1021,7 @@ TEST_F_TIMEOUT(kvm_vfio, many_files_released, 120)
 	after = files_in_use();
 	ASSERT_LE(before + MANY / 2, after);
 	ASSERT_EQ(-EBUSY, group_reopen(gpath));
-	close(self->dev_fd);
-	self->dev_fd = -1;
+	close_fd(&self->dev_fd);
 	ASSERT_EQ(0, group_reopen(gpath));
 	after = files_in_use();
 	ASSERT_GT(before + 64, after) TH_LOG("before %ld after %ld", before, after);

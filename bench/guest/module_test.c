@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm_vfio_module_test: kvm-vfio.ko in a kernel that leaves the built-in
+ * KVM-VFIO device out (CONFIG_KVM_VFIO_EXTERNAL) and builds VFIO as
+ * modules.  Two phases, chosen with the harness's fixture filter:
+ *
+ *   -f early   before vfio.ko is loaded
+ *   -f loaded  with vfio.ko and the mtty mdev present
+ *
+ * Each case leaves kvm-vfio.ko unloaded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+
+#include <linux/kvm.h>
+#include <linux/kvm_vfio.h>
+
+#include "kselftest_harness.h"
+
+#define MODULE_PATH	"/lib/modules/kvm-vfio.ko"
+#define MODULE_NAME	"kvm_vfio"
+
+static int module_load(void)
+{
+	int fd = open(MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int module_unload(void)
+{
+	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+}
+
+static bool module_loaded(void)
+{
+	return !access("/sys/module/" MODULE_NAME, F_OK);
+}
+
+static bool vfio_loaded(void)
+{
+	return !access("/sys/module/vfio", F_OK);
+}
+
+static int create_vfio_dev(int vm_fd)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd))
+		return -errno;
+	return cd.fd;
+}
+
+static int file_op(int dev, __u64 attr, int fd)
+{
+	__s32 v = fd;
+	struct kvm_device_attr a = {
+		.group = KVM_DEV_VFIO_FILE, .attr = attr,
+		.addr = (__u64)(unsigned long)&v,
+	};
+
+	return ioctl(dev, KVM_SET_DEVICE_ATTR, &a) ? -errno : 0;
+}
+
+/* /dev/vfio/<group> of the first mdev, or NULL. */
+static const char *group_path(void)
+{
+	static char path[300];
+	char link[300], target[300];
+	const char *uuid = getenv("MTTY_UUID");
+	ssize_t n;
+
+	if (!uuid)
+		return NULL;
+	snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/iommu_group",
+		 uuid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return NULL;
+	target[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(target, '/') + 1);
+	return path;
+}
+
+FIXTURE(early) {
+	int kvm_fd, vm_fd;
+};
+
+FIXTURE_SETUP(early)
+{
+	if (access(MODULE_PATH, F_OK))
+		SKIP(return, "no %s: not the module-mode kernel", MODULE_PATH);
+	ASSERT_FALSE(module_loaded());
+	ASSERT_FALSE(vfio_loaded()) TH_LOG("vfio.ko is loaded already");
+	self->kvm_fd = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, self->kvm_fd);
+	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm_fd);
+}
+
+FIXTURE_TEARDOWN(early)
+{
+	if (module_loaded())
+		module_unload();
+}
+
+/* Without the module there is no KVM_DEV_TYPE_VFIO: ENODEV. */
+TEST_F(early, enodev_without_module)
+{
+	int dev;
+
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd));
+	ASSERT_EQ(0, module_load());
+	dev = create_vfio_dev(self->vm_fd);
+	ASSERT_LE(0, dev);
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd));
+}
+
+/* F3: the module loads without vfio.ko; ADD is then EINVAL. */
+TEST_F(early, loads_without_vfio)
+{
+	int dev, efd = eventfd(0, 0);
+
+	ASSERT_EQ(0, module_load());
+	ASSERT_FALSE(vfio_loaded());
+	dev = create_vfio_dev(self->vm_fd);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(-EINVAL, file_op(dev, KVM_DEV_VFIO_FILE_ADD, efd));
+	ASSERT_EQ(-ENOENT, file_op(dev, KVM_DEV_VFIO_FILE_DEL, efd));
+	ASSERT_EQ(-EBADF, file_op(dev, KVM_DEV_VFIO_FILE_ADD, -1));
+	ASSERT_FALSE(vfio_loaded()) TH_LOG("the device pulled in vfio.ko");
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+}
+
+FIXTURE(loaded) {
+	int kvm_fd, vm_fd;
+	const char *group;
+};
+
+FIXTURE_SETUP(loaded)
+{
+	if (access(MODULE_PATH, F_OK))
+		SKIP(return, "no %s: not the module-mode kernel", MODULE_PATH);
+	self->group = group_path();
+	if (!self->group)
+		SKIP(return, "no mtty mdev ($MTTY_UUID)");
+	ASSERT_TRUE(vfio_loaded());
+	ASSERT_FALSE(module_loaded());
+	self->kvm_fd = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, self->kvm_fd);
+	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm_fd);
+}
+
+FIXTURE_TEARDOWN(loaded)
+{
+	if (module_loaded())
+		module_unload();
+}
+
+/* After vfio.ko arrives the same module works with real files. */
+TEST_F(loaded, works_after_vfio)
+{
+	int dev, g;
+
+	ASSERT_EQ(0, module_load());
+	dev = create_vfio_dev(self->vm_fd);
+	ASSERT_LE(0, dev);
+	g = open(self->group, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+	ASSERT_EQ(-EEXIST, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_DEL, g));
+	close(g);
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+}
+
+/* rmmod under a live device fails "in use"; the device keeps working. */
+TEST_F(loaded, unload_in_use)
+{
+	int dev, g, r;
+
+	ASSERT_EQ(0, module_load());
+	dev = create_vfio_dev(self->vm_fd);
+	ASSERT_LE(0, dev);
+	g = open(self->group, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+
+	ASSERT_EQ(-EBUSY, module_unload());
+	/* What a user sees: */
+	fflush(stdout);
+	r = system("rmmod " MODULE_NAME " 2>&1 | sed 's/^/# rmmod: /'");
+	ASSERT_TRUE(module_loaded());
+	(void)r;
+
+	/* The device still works, also with its VM fd closed. */
+	close(self->vm_fd);
+	self->vm_fd = -1;
+	ASSERT_EQ(-EEXIST, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_DEL, g));
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+	close(g);
+	ASSERT_EQ(-EBUSY, module_unload());
+
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+	ASSERT_FALSE(module_loaded());
+	/* The device dropped the group: it can be opened again. */
+	g = open(self->group, O_RDWR);
+	ASSERT_LE(0, g);
+	close(g);
+}
+
+/* 100 cycles: load, VM and device, ADD/DEL a real file, close, unload. */
+TEST_F_TIMEOUT(loaded, load_unload_cycles, 300)
+{
+	int i, vm, dev, g;
+
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, module_load()) TH_LOG("cycle %d", i);
+		vm = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+		ASSERT_LE(0, vm);
+		dev = create_vfio_dev(vm);
+		ASSERT_LE(0, dev) TH_LOG("cycle %d", i);
+		g = open(self->group, O_RDWR);
+		ASSERT_LE(0, g) TH_LOG("cycle %d: group still held", i);
+		ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+		ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_DEL, g));
+		ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+		close(g);
+		close(dev);
+		close(vm);
+		ASSERT_EQ(0, module_unload()) TH_LOG("cycle %d", i);
+	}
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd));
+}
+
+TEST_HARNESS_MAIN
