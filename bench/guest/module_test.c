@@ -44,6 +44,20 @@ static int module_unload(void)
 	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
 }
 
+/* /sys/module/kvm_vfio/refcnt: one reference per live device. */
+static int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/" MODULE_NAME "/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 static bool module_loaded(void)
 {
 	return !access("/sys/module/" MODULE_NAME, F_OK);
@@ -203,10 +217,14 @@ TEST_F(loaded, unload_in_use)
 	ASSERT_LE(0, g);
 	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
 
-	ASSERT_EQ(-EBUSY, module_unload());
-	/* What a user sees: */
+	/* KVM pins the module once per device: delete_module refuses. */
+	ASSERT_EQ(1, module_refcnt());
+	ASSERT_EQ(-EWOULDBLOCK, module_unload());
+	/* What a user sees (busybox rmmod, then the reference count): */
 	fflush(stdout);
-	r = system("rmmod " MODULE_NAME " 2>&1 | sed 's/^/# rmmod: /'");
+	r = system("rmmod " MODULE_NAME " 2>&1 | sed 's/^/# /'; "
+		   "echo \"# in use: refcnt $(cat /sys/module/" MODULE_NAME
+		   "/refcnt)\"");
 	ASSERT_TRUE(module_loaded());
 	(void)r;
 
@@ -217,15 +235,41 @@ TEST_F(loaded, unload_in_use)
 	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_DEL, g));
 	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
 	close(g);
-	ASSERT_EQ(-EBUSY, module_unload());
+	ASSERT_EQ(-EWOULDBLOCK, module_unload());
 
 	close(dev);
+	ASSERT_EQ(0, module_refcnt());
 	ASSERT_EQ(0, module_unload());
 	ASSERT_FALSE(module_loaded());
 	/* The device dropped the group: it can be opened again. */
 	g = open(self->group, O_RDWR);
 	ASSERT_LE(0, g);
 	close(g);
+}
+
+/* Two VMs with a device each: two references, dropped one by one. */
+TEST_F(loaded, one_reference_per_device)
+{
+	int vm2, dev, dev2;
+
+	ASSERT_EQ(0, module_load());
+	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm2);
+	dev = create_vfio_dev(self->vm_fd);
+	ASSERT_LE(0, dev);
+	dev2 = create_vfio_dev(vm2);
+	ASSERT_LE(0, dev2);
+	ASSERT_EQ(2, module_refcnt());
+	/* EBUSY for the second device in a VM takes no reference. */
+	ASSERT_EQ(-EBUSY, create_vfio_dev(vm2));
+	ASSERT_EQ(2, module_refcnt());
+	close(vm2);
+	ASSERT_EQ(2, module_refcnt());
+	close(dev2);
+	ASSERT_EQ(1, module_refcnt());
+	close(dev);
+	ASSERT_EQ(0, module_refcnt());
+	ASSERT_EQ(0, module_unload());
 }
 
 /* 100 cycles: load, VM and device, ADD/DEL a real file, close, unload. */
