@@ -12,7 +12,7 @@
 #   make module-install     install it (modules_install) for KDIR
 #
 # Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (default 3),
-# GUEST_TIMEOUT (seconds, default 900), VARIANT (stock|ours|module, default
+# GUEST_TIMEOUT (seconds, default 600), VARIANT (stock|ours|module, default
 # ours), KDIR (default /lib/modules/$(uname -r)/build).
 
 VARIANT ?= ours

@@ -10,7 +10,7 @@ set -euo pipefail
 
 variant=${1:?usage: run.sh VARIANT MODE}
 mode=${2:?usage: run.sh VARIANT MODE}
-TIMEOUT=${GUEST_TIMEOUT:-900}
+TIMEOUT=${GUEST_TIMEOUT:-600}
 
 command -v qemu-system-x86_64 >/dev/null ||
 	die "qemu-system-x86_64 not found; run bench/deps.sh as root"
