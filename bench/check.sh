@@ -9,11 +9,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 t0=$SECONDS
-"$BENCH_DIR/deps.sh"
+quiet_fail "$BENCH_DIR/deps.sh"
 need_space "$KVM_VFIO_CACHE" 6144
 VARIANTS=(stock ours module)
 for v in "${VARIANTS[@]}"; do
-	"$BENCH_DIR/kernel.sh" build "$v"
+	quiet_fail "$BENCH_DIR/kernel.sh" build "$v"
 done
 
 logs=()

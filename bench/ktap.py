@@ -108,6 +108,10 @@ def parse(path):
             kunit = Suite('kunit:' + m.group(1))
             suites.append(kunit)
             continue
+        m = re.match(r'^    1\.\.(\d+)', line)
+        if m and kunit is not None:
+            kunit.plan = int(m.group(1))
+            continue
         m = RESULT.match(line)
         if m and kunit is not None:
             indent = len(m.group(1))
@@ -122,6 +126,11 @@ def parse(path):
     if kself is not None:
         kself.notes.append('never finished')
         kself.add('(did not finish)', 'fail')
+    for s in suites:
+        if s.name.startswith('kunit:') and s.plan and len(s.cases) < s.plan:
+            s.notes.append('%d of %d planned results missing' %
+                           (s.plan - len(s.cases), s.plan))
+            s.add('(missing results)', 'fail')
     if not done:
         problems.append('the guest never reported "done" (crash, hang or early exit)')
     return suites, problems

@@ -22,3 +22,6 @@ need_space() {
 
 # A command that fails where no check expected it still says where.
 trap 'die "$(basename "$0"): unexpected failure at line $LINENO (exit $?)"' ERR
+# A step that already said what failed: pass its status on without a second
+# message.  Usage: quiet_fail command...
+quiet_fail() { "$@" || exit $?; }

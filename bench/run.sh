@@ -16,7 +16,7 @@ command -v qemu-system-x86_64 >/dev/null ||
 	die "qemu-system-x86_64 not found; run bench/deps.sh as root"
 kernel="$("$BENCH_DIR/kernel.sh" out "$variant")/arch/x86/boot/bzImage"
 [ -f "$kernel" ] || die "$variant: no kernel at $kernel; run 'bench/kernel.sh build $variant'"
-initrd=$("$BENCH_DIR/initramfs.sh" "$variant")
+initrd=$("$BENCH_DIR/initramfs.sh" "$variant") || exit 1
 log="$BENCH_LOGDIR/guest-$KLINE-$variant-$mode.log"
 
 step "$variant: booting linux $KLINE ($mode), timeout ${TIMEOUT}s, console log: $log"
