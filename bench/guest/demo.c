@@ -86,9 +86,9 @@ int main(void)
 	printf("1. A VM and its kvm-vfio device\n");
 	kvm = step("open /dev/kvm", sys(open("/dev/kvm", O_RDWR)), 1);
 	vm = step("KVM_CREATE_VM", sys(ioctl(kvm, KVM_CREATE_VM, 0)), 1);
-	r = step("KVM_CREATE_DEVICE(KVM_DEV_TYPE_VFIO)",
-		 sys(ioctl(vm, KVM_CREATE_DEVICE, &cd)), 1);
-	dev = r < 0 ? -1 : (int)cd.fd;
+	r = sys(ioctl(vm, KVM_CREATE_DEVICE, &cd));
+	dev = step("KVM_CREATE_DEVICE(KVM_DEV_TYPE_VFIO): the device fd",
+		   r < 0 ? r : (int)cd.fd, 1);
 	step("a second KVM_CREATE_DEVICE in the same VM",
 	     sys(ioctl(vm, KVM_CREATE_DEVICE, &cd)), -EBUSY);
 
