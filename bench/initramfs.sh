@@ -30,7 +30,7 @@ if [ ! -f "$HDRS/.done" ] || [ "$(cat "$HDRS/.done")" != "$PRISTINE" ]; then
 	echo "$PRISTINE" >"$HDRS/.done"
 fi
 
-CFLAGS=(-static -O2 -g -Wall -D_GNU_SOURCE
+CFLAGS=(-static -pthread -O2 -g -Wall -D_GNU_SOURCE
 	-I"$PRISTINE/tools/testing/selftests" -I"$SRC_DIR/include/uapi"
 	-isystem "$HDRS/include")
 

@@ -58,20 +58,23 @@ def status_of(ok, directive):
 
 
 def parse(path):
-    """Return (suites, problems) for one console log."""
+    """Return (suites, problems, figures) for one console log."""
     suites, problems = [], []
     try:
         with open(path, errors='replace') as f:
             lines = [TS.sub('', l.rstrip('\r\n')) for l in f]
     except OSError as e:
-        return suites, ['cannot read console log %s: %s' % (path, e)]
+        return suites, ['cannot read console log %s: %s' % (path, e)], []
 
+    figures = []     # "# kvm-vfio-figures: ..." lines of the tools
     kunit = None     # current KUnit suite
     kself = None     # current kselftest program
     done = False
     for line in lines:
         if SPLAT.search(line):
             problems.append('kernel splat: ' + line.strip())
+        if line.startswith('# kvm-vfio-figures: '):
+            figures.append(line[len('# kvm-vfio-figures: '):].strip())
         m = MARK_RUN.match(line)
         if m:
             kunit = None
@@ -133,7 +136,7 @@ def parse(path):
             s.add('(missing results)', 'fail')
     if not done:
         problems.append('the guest never reported "done" (crash, hang or early exit)')
-    return suites, problems
+    return suites, problems, figures
 
 
 def main(argv):
@@ -151,9 +154,14 @@ def main(argv):
     total = {'pass': 0, 'fail': 0, 'skip': 0}
     results = {}
     for label, log in runs:
-        suites, problems = parse(log)
+        suites, problems, figures = parse(log)
         results[label] = suites
         print('kernel %s (console log: %s)' % (label, log))
+        for fig in figures:
+            print('  %s' % fig)
+        if label != 'static-checks':
+            print('  splats: %d' % sum(1 for p in problems
+                                       if p.startswith('kernel splat')))
         for s in suites:
             p, f, k = s.count('pass'), s.count('fail'), s.count('skip')
             for key, n in (('pass', p), ('fail', f), ('skip', k)):

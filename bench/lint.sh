@@ -15,6 +15,7 @@ TREE=$("$BENCH_DIR/kernel.sh" tree ours)
 OUT=$("$BENCH_DIR/kernel.sh" out ours)
 HDRS="$KVM_VFIO_CACHE/guest/$KLINE/headers"
 WORK="$KVM_VFIO_CACHE/lint"
+SELFTESTS=$(cd "$SRC_DIR/tools/testing/selftests/kvm" && ls kvm_vfio*_test.c | sed 's/\.c$//')
 mkdir -p "$WORK"
 
 cases=()
@@ -38,7 +39,7 @@ check() {
 
 # checkpatch: files of ours (not patches) with -f; patches as patches.
 files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] include/uapi/linux/*.h \
-	tools/testing/selftests/kvm/kvm_vfio*.c bench/guest/*.c)
+	tools/testing/selftests/kvm/kvm_vfio*.[ch] bench/guest/*.c)
 for f in $files; do
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --no-tree --quiet \
 		--show-types -f "$SRC_DIR/$f" 2>&1) >"$WORK/out" || true
@@ -94,26 +95,31 @@ check "uapi header with the host's linux/kvm.h" "$WORK/out"
 gcc -std=c11 -Wall -Werror -I"$SRC_DIR/include/uapi" -isystem "$HDRS/include" \
 	-c "$WORK/uapi.c" -o "$WORK/uapi.o" >"$WORK/out" 2>&1 || true
 check "uapi header with linux $KLINE headers" "$WORK/out"
-# The kselftest builds standalone on the host's own headers too.
-gcc -Wall -D_GNU_SOURCE -I"$TREE/tools/testing/selftests" \
-	-I"$SRC_DIR/include/uapi" -o "$WORK/kvm_vfio_test" \
-	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_test.c" >"$WORK/out" 2>&1 || true
-check "kselftest standalone build on host headers" "$WORK/out"
+# The kselftests build standalone on the host's own headers too.
+: >"$WORK/out"
+for t in $SELFTESTS; do
+	gcc -Wall -pthread -D_GNU_SOURCE -I"$TREE/tools/testing/selftests" \
+		-I"$SRC_DIR/include/uapi" -o "$WORK/$t" \
+		"$SRC_DIR/tools/testing/selftests/kvm/$t.c" >>"$WORK/out" 2>&1 || true
+done
+check "kselftests standalone build on host headers" "$WORK/out"
 
 # The in-tree build: the KVM selftests Makefile (our patch 0002 adds the
 # test) with our tree's UAPI headers.  Warnings count only in our file.
-rm -f "$WORK/selftests/kvm_vfio_test"
+for t in $SELFTESTS; do rm -f "$WORK/selftests/$t"; done
 {
 	make -s -C "$TREE" O="$OUT" ARCH=x86_64 \
 		INSTALL_HDR_PATH="$WORK/hdr" headers_install &&
 	make -C "$TREE/tools/testing/selftests/kvm" OUTPUT="$WORK/selftests" \
 		KHDR_INCLUDES="-isystem $WORK/hdr/include" \
 		INSTALL_HDR_PATH="$WORK/hdr" -j"${JOBS:-3}" \
-		"$WORK/selftests/kvm_vfio_test"
+		$(for t in $SELFTESTS; do echo "$WORK/selftests/$t"; done)
 } >"$WORK/intree.log" 2>&1 || true
-grep -E 'kvm_vfio_test\.c.*(warning|error)' "$WORK/intree.log" >"$WORK/out" || true
-[ -x "$WORK/selftests/kvm_vfio_test" ] ||
-	{ echo "no binary; see $WORK/intree.log"; tail -5 "$WORK/intree.log"; } >>"$WORK/out"
+grep -E 'kvm_vfio[a-z_]*\.[ch].*(warning|error)' "$WORK/intree.log" >"$WORK/out" || true
+for t in $SELFTESTS; do
+	[ -x "$WORK/selftests/$t" ] ||
+		{ echo "no $t; see $WORK/intree.log"; tail -5 "$WORK/intree.log"; } >>"$WORK/out"
+done
 check "kselftest in-tree build (tools/testing/selftests/kvm)" "$WORK/out"
 
 {

@@ -12,6 +12,8 @@
 #include <kunit/test.h>
 #include <kunit/static_stub.h>
 #include <linux/anon_inodes.h>
+#include <linux/completion.h>
+#include <linux/kthread.h>
 #include <linux/mman.h>
 #include <linux/prandom.h>
 #include <linux/vmalloc.h>
@@ -29,7 +31,7 @@ struct kvm_vfio_test {
 	struct kvm_device *dev;
 	bool vfio_absent;
 	bool fail_alloc;
-	int hooks_get, hooks_put;
+	atomic_t hooks_get, hooks_put;	/* taken outside the device lock */
 	int set_kvm, set_kvm_null;
 	int coherent_queries;
 	int registered, unregistered;
@@ -96,7 +98,7 @@ static bool fake_hooks_get(struct kvm_vfio_hooks *h)
 	memset(h, 0, sizeof(*h));
 	if (t->vfio_absent)
 		return false;
-	t->hooks_get++;
+	atomic_inc(&t->hooks_get);
 	h->is_valid = fake_is_valid;
 	h->set_kvm = fake_set_kvm;
 	h->enforced_coherent = fake_enforced_coherent;
@@ -107,7 +109,7 @@ static bool fake_hooks_get(struct kvm_vfio_hooks *h)
 static void fake_hooks_put(struct kvm_vfio_hooks *h)
 {
 	if (h->is_valid)
-		kt_ctx()->hooks_put++;
+		atomic_inc(&kt_ctx()->hooks_put);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -244,7 +246,8 @@ static void kvm_vfio_test_exit(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, t->registered, t->unregistered);
 		KUNIT_EXPECT_EQ(test, t->started, t->ended);
 		KUNIT_EXPECT_EQ(test, t->set_kvm, t->set_kvm_null);
-		KUNIT_EXPECT_EQ(test, t->hooks_get, t->hooks_put);
+		KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get),
+				atomic_read(&t->hooks_put));
 	}
 }
 
@@ -562,11 +565,11 @@ static void kvm_vfio_test_hooks_once(struct kunit *test)
 
 	for (i = 0; i < 16; i++)
 		KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, i & 1)), 0);
-	KUNIT_EXPECT_EQ(test, t->hooks_get, 16);
-	KUNIT_EXPECT_EQ(test, t->hooks_put, 16);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 16);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 16);
 	kt_release(t);
-	KUNIT_EXPECT_EQ(test, t->hooks_get, 17);
-	KUNIT_EXPECT_EQ(test, t->hooks_put, 17);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 17);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 17);
 	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 16);
 }
 
@@ -818,6 +821,72 @@ static void kvm_vfio_test_tree_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, count, kt_kv(t)->nr_files);
 }
 
+#define KT_THREADS	4
+#define KT_ROUNDS	2000
+
+struct kt_worker {
+	struct kunit *test;
+	struct kvm_vfio_test *t;
+	struct file *files[2];	/* one shared with the other workers */
+	struct completion done;
+	int bad;
+};
+
+static int kt_worker_fn(void *arg)
+{
+	struct kt_worker *w = arg;
+	int i, ret;
+
+	/* Let the static stubs see this thread as part of the test. */
+	current->kunit_test = w->test;
+	for (i = 0; i < KT_ROUNDS; i++) {
+		struct file *f = w->files[i & 1];
+
+		ret = i & 2 ? kt_del(w->t, f) : kt_add(w->t, f);
+		if (ret && ret != -EEXIST && ret != -ENOENT)
+			w->bad = ret;
+	}
+	current->kunit_test = NULL;
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * Regression: coherency was once updated outside the lock.  Concurrent
+ * ADD/DEL of non-coherent files must keep register/unregister strictly
+ * alternating (fake_register checks it) and balanced at the end.
+ */
+static void kvm_vfio_test_concurrent_coherency(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *shared = kt_dev_file(test, true);
+	struct kt_worker *w;
+	int i;
+
+	w = kunit_kcalloc(test, KT_THREADS, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	for (i = 0; i < KT_THREADS; i++) {
+		w[i].test = test;
+		w[i].t = t;
+		w[i].files[0] = shared;
+		w[i].files[1] = kt_dev_file(test, true);
+		init_completion(&w[i].done);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(kt_worker_fn, &w[i],
+							    "kvm-vfio-kt%d", i)));
+	}
+	for (i = 0; i < KT_THREADS; i++) {
+		wait_for_completion(&w[i].done);
+		KUNIT_EXPECT_EQ(test, w[i].bad, 0);
+	}
+	/* Empty the device: the VM must end up unregistered. */
+	kt_del(t, shared);
+	for (i = 0; i < KT_THREADS; i++)
+		kt_del(t, w[i].files[1]);
+	KUNIT_EXPECT_EQ(test, kt_kv(t)->nr_files, 0);
+	KUNIT_EXPECT_EQ(test, t->registered, t->unregistered);
+	KUNIT_EXPECT_GE(test, t->registered, 1);
+}
+
 static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_create),
 	KUNIT_CASE(kvm_vfio_test_create_twice),
@@ -850,6 +919,7 @@ static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_has_attr),
 	KUNIT_CASE(kvm_vfio_test_no_get_attr),
 	KUNIT_CASE(kvm_vfio_test_tree_order),
+	KUNIT_CASE(kvm_vfio_test_concurrent_coherency),
 	KUNIT_CASE_SLOW(kvm_vfio_test_many_random),
 	{}
 };

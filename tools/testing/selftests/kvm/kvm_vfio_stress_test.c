@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvm_vfio_stress_test: the kvm-vfio device under concurrent load, and one
+ * regression test for each race upstream fixed in it.
+ *
+ * The stress case runs KVM_VFIO_STRESS_THREADS threads (default 4) for
+ * KVM_VFIO_STRESS_OPS operations in all (default 1000000), seeded with
+ * KVM_VFIO_SEED: ADD and DEL of shared and private files, dup and close of
+ * fds, VFIO_GROUP_GET_DEVICE_FD and VFIO_DEVICE_BIND_IOMMUFD on the same
+ * device, and short-lived VMs with their own kvm-vfio device.  Every return
+ * value must be in the allowed set of its operation; afterwards the group
+ * can be reopened and the process holds no more files than before.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "kvm_vfio_util.h"
+
+#define NR_SHARED	4
+#define NR_PRIVATE	4
+#define MAX_THREADS	16
+
+struct stress;
+
+struct worker {
+	struct stress *s;
+	pthread_t thread;
+	uint64_t rng;
+	unsigned long ops, vms;
+	int priv[NR_PRIVATE];	/* fds, swapped atomically */
+	char bad[200];		/* first disallowed result, if any */
+};
+
+struct stress {
+	int kvm_fd, vm_fd, dev_fd;
+	int group, container, iommufd;
+	const char *cdev;
+	int shared[NR_SHARED];	/* fds, swapped atomically */
+	unsigned long ops_per_thread;
+	int nr_threads;
+	struct worker w[MAX_THREADS];
+};
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dULL;
+}
+
+static unsigned long env_ul(const char *name, unsigned long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 0) : def;
+}
+
+/* Record the first result outside @allowed (a -errno list ending in 1). */
+static void check(struct worker *w, const char *op, int ret,
+		  const int *allowed)
+{
+	for (; *allowed != 1; allowed++)
+		if (ret == *allowed)
+			return;
+	if (!w->bad[0])
+		snprintf(w->bad, sizeof(w->bad), "%s returned %d (%s)", op,
+			 ret, strerror(-ret));
+}
+
+static const int only_ok[] = { 0, 1 };
+static const int add_ok[] = { 0, -EEXIST, -EBADF, -EINVAL, 1 };
+static const int del_ok[] = { 0, -ENOENT, -EBADF, 1 };
+/* An fd another thread may have closed (EBADF) or reused for a non-VFIO file. */
+static const int vfio_ok[] = { 0, -EBADF, -EINVAL, -EBUSY, -EEXIST,
+			       -ENOTTY, -EPERM, -ENODEV, 1 };
+
+static int pick_fd(struct worker *w, uint64_t r)
+{
+	struct stress *s = w->s;
+
+	if (r & 1)
+		return __atomic_load_n(&s->shared[(r >> 1) % NR_SHARED], __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&w->priv[(r >> 1) % NR_PRIVATE], __ATOMIC_SEQ_CST);
+}
+
+/* Replace an fd of the pool with a fresh open (a new struct file). */
+static void reopen(struct worker *w, int *slot, bool dup_it)
+{
+	int fd = dup_it ? dup(__atomic_load_n(slot, __ATOMIC_SEQ_CST)) :
+			  open(w->s->cdev, O_RDWR);
+	int old;
+
+	if (fd < 0)
+		fd = open(w->s->cdev, O_RDWR);
+	old = __atomic_exchange_n(slot, fd, __ATOMIC_SEQ_CST);
+	close(old);
+}
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	struct stress *s = w->s;
+	unsigned long i;
+
+	for (i = 0; i < s->ops_per_thread && !w->bad[0]; i++) {
+		uint64_t r = rnd(&w->rng);
+		int op = r % 100, fd = pick_fd(w, r >> 8), ret;
+
+		if (op < 35) {
+			check(w, "ADD", file_add(s->dev_fd, fd), add_ok);
+		} else if (op < 70) {
+			check(w, "DEL", file_del(s->dev_fd, fd), del_ok);
+		} else if (op < 78) {
+			/* dup or reopen one of our own fds */
+			reopen(w, &w->priv[(r >> 16) % NR_PRIVATE], r & 0x100000);
+		} else if (op < 82) {
+			reopen(w, &s->shared[(r >> 16) % NR_SHARED], r & 0x100000);
+		} else if (op < 88) {
+			ret = ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+			if (ret >= 0)
+				close(ret);
+			check(w, "GET_DEVICE_FD", ret < 0 ? -errno : 0, vfio_ok);
+		} else if (op < 94) {
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+			check(w, "BIND_IOMMUFD", cdev_bind(fd, s->iommufd),
+			      vfio_ok);
+#endif
+		} else if (op < 99 || (r >> 32) % 16) {
+			check(w, "ADD (group)", file_add(s->dev_fd, s->group),
+			      add_ok);
+			check(w, "DEL (group)", file_del(s->dev_fd, s->group),
+			      del_ok);
+		} else {
+			/*
+			 * A short-lived VM with its own device, 1 op in 1,600:
+			 * creating a VM is slow under TCG.
+			 */
+			int vm = ioctl(s->kvm_fd, KVM_CREATE_VM, 0), dev;
+
+			if (vm < 0) {
+				check(w, "KVM_CREATE_VM", -errno, only_ok);
+				break;
+			}
+			dev = create_vfio_dev(vm, 0);
+			check(w, "KVM_CREATE_DEVICE", dev < 0 ? dev : 0, only_ok);
+			if (dev >= 0) {
+				check(w, "ADD (new VM)", file_add(dev, fd), add_ok);
+				check(w, "ADD (new VM)", file_add(dev, s->group),
+				      add_ok);
+				if (r & 0x200)
+					close(vm);	/* VM before device */
+				close(dev);
+			}
+			if (!(r & 0x200))
+				close(vm);
+			w->vms++;
+		}
+		w->ops++;
+	}
+	return NULL;
+}
+
+FIXTURE(stress) {
+	struct stress s;
+	const char *group_path;
+	long files_before;
+};
+
+FIXTURE_SETUP(stress)
+{
+	struct stress *s = &self->s;
+	struct group_chain c;
+	int i, j;
+
+	memset(s, 0, sizeof(*s));
+	self->group_path = group_path();
+	s->cdev = cdev_path();
+	s->kvm_fd = open("/dev/kvm", O_RDWR);
+	if (s->kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	if (!self->group_path || !s->cdev)
+		SKIP(return, "no mtty mdev with a group and a cdev");
+	self->files_before = files_in_use();
+	s->vm_fd = ioctl(s->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, s->vm_fd);
+	s->dev_fd = create_vfio_dev(s->vm_fd, 0);
+	ASSERT_LE(0, s->dev_fd);
+	ASSERT_EQ(0, group_chain_open(&c, self->group_path, false));
+	s->group = c.group;
+	s->container = c.container;
+	s->iommufd = open("/dev/iommu", O_RDWR);
+	for (i = 0; i < NR_SHARED; i++) {
+		s->shared[i] = open(s->cdev, O_RDWR);
+		ASSERT_LE(0, s->shared[i]);
+	}
+	s->nr_threads = env_ul("KVM_VFIO_STRESS_THREADS", 4);
+	if (s->nr_threads > MAX_THREADS)
+		s->nr_threads = MAX_THREADS;
+	s->ops_per_thread = env_ul("KVM_VFIO_STRESS_OPS", 1000000) /
+			    s->nr_threads;
+	for (i = 0; i < s->nr_threads; i++) {
+		s->w[i].s = s;
+		s->w[i].rng = (env_ul("KVM_VFIO_SEED", 0x6b766d76) + i) * 2 + 1;
+		for (j = 0; j < NR_PRIVATE; j++) {
+			s->w[i].priv[j] = open(s->cdev, O_RDWR);
+			ASSERT_LE(0, s->w[i].priv[j]);
+		}
+	}
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
+TEST_F_TIMEOUT(stress, mixed_ops, 900)
+{
+	struct stress *s = &self->s;
+	unsigned long total = 0, vms = 0;
+	struct timespec t0, t1;
+	double secs;
+	long after;
+	int i, j;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < s->nr_threads; i++)
+		ASSERT_EQ(0, pthread_create(&s->w[i].thread, NULL, worker_fn,
+					    &s->w[i]));
+	for (i = 0; i < s->nr_threads; i++)
+		pthread_join(s->w[i].thread, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+	for (i = 0; i < s->nr_threads; i++) {
+		total += s->w[i].ops;
+		vms += s->w[i].vms;
+		EXPECT_EQ(0, s->w[i].bad[0]) TH_LOG("thread %d: %s", i, s->w[i].bad);
+	}
+	printf("# kvm-vfio-figures: stress ops=%lu threads=%d seconds=%.1f seed=%#lx vms=%lu\n",
+	       total, s->nr_threads, secs, env_ul("KVM_VFIO_SEED", 0x6b766d76),
+	       vms);
+
+	/* The oracle: close everything, nothing may stay referenced. */
+	for (i = 0; i < s->nr_threads; i++)
+		for (j = 0; j < NR_PRIVATE; j++)
+			close(s->w[i].priv[j]);
+	for (i = 0; i < NR_SHARED; i++)
+		close(s->shared[i]);
+	ioctl(s->group, VFIO_GROUP_UNSET_CONTAINER);
+	close(s->group);
+	close(s->container);
+	if (s->iommufd >= 0)
+		close(s->iommufd);
+	close(s->dev_fd);
+	close(s->vm_fd);
+	ASSERT_EQ(0, group_reopen(self->group_path));
+	after = files_in_use();
+	ASSERT_GT(self->files_before + 64, after)
+		TH_LOG("files in use: %ld before, %ld after", self->files_before,
+		       after);
+}
+
+/* ---- regressions of upstream fixes ----------------------------------- */
+
+FIXTURE(regress) {
+	int kvm_fd, vm_fd, dev_fd;
+	const char *path;
+};
+
+FIXTURE_SETUP(regress)
+{
+	self->path = group_path();
+	self->kvm_fd = open("/dev/kvm", O_RDWR);
+	if (self->kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	if (!self->path)
+		SKIP(return, "no mtty mdev");
+	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, self->vm_fd);
+	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, self->dev_fd);
+}
+
+FIXTURE_TEARDOWN(regress)
+{
+}
+
+/*
+ * Self-deadlock when VFIO dropped the last kvm reference while VM teardown
+ * called back into VFIO (fixed by .release instead of .destroy): the VFIO
+ * device fd holds the last kvm reference and is closed last.
+ */
+TEST_F_TIMEOUT(regress, vfio_device_closed_last, 60)
+{
+	struct group_chain c;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, group_chain_open(&c, self->path, false));
+		ASSERT_EQ(0, file_add(self->dev_fd, c.group));
+		c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+		ASSERT_LE(0, c.device);
+		close(self->vm_fd);
+		close(self->dev_fd);
+		group_chain_close(&c);		/* device fd last */
+		ASSERT_EQ(0, group_reopen(self->path));
+		self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+		ASSERT_LE(0, self->vm_fd);
+		self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+		ASSERT_LE(0, self->dev_fd);
+	}
+}
+
+struct race {
+	int dev_fd, fd, group;
+	unsigned long n;
+	int bad;	/* accessed with __atomic builtins */
+	int stop;
+};
+
+static void *add_del_loop(void *arg)
+{
+	struct race *r = arg;
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < r->n; i++) {
+		ret = i & 1 ? file_del(r->dev_fd, r->fd) : file_add(r->dev_fd, r->fd);
+		if (ret && ret != -EEXIST && ret != -ENOENT)
+			__atomic_store_n(&r->bad, ret, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * Use-after-free when ADD dropped the device lock before vfio_file_set_kvm
+ * and a racing DEL freed the entry: two threads ADD and DEL one fd.
+ */
+TEST_F_TIMEOUT(regress, add_del_same_fd_race, 300)
+{
+	struct race r = { .dev_fd = self->dev_fd, .n = 50000 };
+	pthread_t t[2];
+	int i;
+
+	r.fd = open(self->path, O_RDWR);
+	ASSERT_LE(0, r.fd);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, add_del_loop, &r));
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ASSERT_EQ(0, __atomic_load_n(&r.bad, __ATOMIC_SEQ_CST));
+	file_del(self->dev_fd, r.fd);
+	close(r.fd);
+	ASSERT_EQ(0, group_reopen(self->path));
+}
+
+static void *get_device_fd_loop(void *arg)
+{
+	struct race *r = arg;
+	int fd;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+		fd = ioctl(r->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * Lock-order inversion between kvm->lock and VFIO's group lock (a driver's
+ * open_device may take kvm->lock): VFIO_GROUP_GET_DEVICE_FD in one thread,
+ * kvm-vfio devices tracking the group closed in another.  Lockdep reports
+ * an inversion as a splat, which fails the run.
+ */
+TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
+{
+	struct race r = { 0 };
+	struct group_chain c;
+	pthread_t t;
+	int i, vm, dev;
+
+	ASSERT_EQ(0, group_chain_open(&c, self->path, false));
+	r.group = c.group;
+	ASSERT_EQ(0, pthread_create(&t, NULL, get_device_fd_loop, &r));
+	for (i = 0; i < 300; i++) {
+		vm = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+		ASSERT_LE(0, vm);
+		dev = create_vfio_dev(vm, 0);
+		ASSERT_LE(0, dev);
+		ASSERT_EQ(0, file_add(dev, c.group));
+		close(vm);
+		close(dev);
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	group_chain_close(&c);
+	ASSERT_EQ(0, group_reopen(self->path));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by the kvm_vfio_*_test programs: the device's attribute
+ * calls, the mtty mdev's VFIO files, the group-reopen leak oracle.
+ */
+#ifndef SELFTEST_KVM_VFIO_UTIL_H
+#define SELFTEST_KVM_VFIO_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+
+#include <linux/kvm.h>
+#include <linux/kvm_vfio.h>
+#include <linux/vfio.h>
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+#include <linux/iommufd.h>
+#endif
+
+/* ---- the device ----------------------------------------------------- */
+
+static inline int dev_attr(int dev_fd, unsigned long req, __u32 group,
+			   __u64 attr, const void *addr)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (__u64)(unsigned long)addr,
+	};
+
+	return ioctl(dev_fd, req, &a) ? -errno : 0;
+}
+
+static inline int file_op(int dev_fd, __u64 attr, int fd)
+{
+	__s32 v = fd;
+
+	return dev_attr(dev_fd, KVM_SET_DEVICE_ATTR, KVM_DEV_VFIO_FILE, attr, &v);
+}
+
+static inline int file_add(int dev_fd, int fd)
+{
+	return file_op(dev_fd, KVM_DEV_VFIO_FILE_ADD, fd);
+}
+
+static inline int file_del(int dev_fd, int fd)
+{
+	return file_op(dev_fd, KVM_DEV_VFIO_FILE_DEL, fd);
+}
+
+static inline int create_vfio_dev(int vm_fd, __u32 flags)
+{
+	struct kvm_create_device cd = {
+		.type = KVM_DEV_TYPE_VFIO, .flags = flags, .fd = -1,
+	};
+
+	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd))
+		return -errno;
+	return flags & KVM_CREATE_DEVICE_TEST ? 0 : (int)cd.fd;
+}
+
+/* ---- the mtty fixture ----------------------------------------------- */
+
+static char mdev_uuid[256];
+
+/* Path of the mdev in sysfs, or NULL when there is none. */
+static const char *mdev_find(void)
+{
+	static char path[300];
+	const char *env = getenv("MTTY_UUID");
+	struct dirent *de;
+	DIR *d;
+
+	if (env && *env) {
+		snprintf(mdev_uuid, sizeof(mdev_uuid), "%s", env);
+	} else {
+		d = opendir("/sys/bus/mdev/devices");
+		if (!d)
+			return NULL;
+		mdev_uuid[0] = 0;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				snprintf(mdev_uuid, sizeof(mdev_uuid), "%s",
+					 de->d_name);
+				break;
+			}
+		closedir(d);
+		if (!mdev_uuid[0])
+			return NULL;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s", mdev_uuid);
+	return access(path, F_OK) ? NULL : path;
+}
+
+/* /dev/vfio/<group> of the mdev. */
+static const char *group_path(void)
+{
+	static char path[300];
+	char link[300], target[300];
+	const char *mdev = mdev_find();
+	ssize_t n;
+
+	if (!mdev)
+		return NULL;
+	snprintf(link, sizeof(link), "%s/iommu_group", mdev);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return NULL;
+	target[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(target, '/') + 1);
+	return path;
+}
+
+/* /dev/vfio/devices/vfioN of the mdev (VFIO_DEVICE_CDEV). */
+static const char *cdev_path(void)
+{
+	static char path[300];
+	char dir[300];
+	const char *mdev = mdev_find();
+	struct dirent *de;
+	DIR *d;
+
+	if (!mdev)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s/vfio-dev", mdev);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	path[0] = 0;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+				 de->d_name);
+	closedir(d);
+	return path[0] ? path : NULL;
+}
+
+#define NO_MTTY "no mtty mdev: load mtty.ko and create an mdev"
+#define NO_CDEV "no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV) for the mdev"
+
+static inline bool is_ppc64(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && !strncmp(u.machine, "ppc64", 5);
+}
+
+/* The leak oracle: 0 if the group can be opened (nobody holds it). */
+static inline int group_reopen(const char *path)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Group in a type1 container, and a device fd from it. */
+struct group_chain {
+	int container, group, device;
+};
+
+static inline int group_chain_open(struct group_chain *c, const char *path,
+				   bool get_device)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+
+	c->container = -1;
+	c->group = -1;
+	c->device = -1;
+	c->group = open(path, O_RDWR);
+	if (c->group < 0)
+		return -errno;
+	if (ioctl(c->group, VFIO_GROUP_GET_STATUS, &st))
+		return -errno;
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EINVAL;
+	c->container = open("/dev/vfio/vfio", O_RDWR);
+	if (c->container < 0)
+		return -errno;
+	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container))
+		return -errno;
+	if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	if (!get_device)
+		return 0;
+	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+	return c->device < 0 ? -errno : 0;
+}
+
+static inline void group_chain_close(struct group_chain *c)
+{
+	if (c->device >= 0)
+		close(c->device);
+	if (c->group >= 0) {
+		ioctl(c->group, VFIO_GROUP_UNSET_CONTAINER);
+		close(c->group);
+	}
+	if (c->container >= 0)
+		close(c->container);
+	c->container = -1;
+	c->group = -1;
+	c->device = -1;
+}
+
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+static inline int iommufd_ioas(int iommufd, __u32 *ioas)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &a))
+		return -errno;
+	*ioas = a.out_ioas_id;
+	return 0;
+}
+
+static inline int cdev_bind(int device, int iommufd)
+{
+	struct vfio_device_bind_iommufd b = {
+		.argsz = sizeof(b), .iommufd = iommufd,
+	};
+
+	return ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &b) ? -errno : 0;
+}
+
+#endif
+
+static inline long files_in_use(void)
+{
+	long used = -1;
+	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &used) != 1)
+			used = -1;
+		fclose(f);
+	}
+	return used;
+}
+
+#endif /* SELFTEST_KVM_VFIO_UTIL_H */
