@@ -32,11 +32,13 @@ fi
 
 CFLAGS=(-static -pthread -O2 -g -Wall -D_GNU_SOURCE
 	-I"$PRISTINE/tools/testing/selftests" -I"$SRC_DIR/include/uapi"
+	-I"$SRC_DIR/tools/testing/selftests/kvm"
 	-isystem "$HDRS/include")
 
-# build_prog OUT SRC...: rebuilt when a source or the flags change.
+# build_prog OUT SRC [DEP...]: compile SRC, again when SRC, a DEP or this
+# script (the flags) changed.
 build_prog() {
-	local out=$1 log
+	local out=$1 src=$2 log
 	shift
 	if [ -x "$out" ] && [ -z "$(find "$@" "$BENCH_DIR/initramfs.sh" \
 		-newer "$out" 2>/dev/null)" ]; then
@@ -44,22 +46,23 @@ build_prog() {
 	fi
 	log="$BENCH_LOGDIR/cc-$(basename "$out").log"
 	step "guest: compiling $(basename "$out")"
-	gcc "${CFLAGS[@]}" -o "$out" "$@" >"$log" 2>&1 || {
+	gcc "${CFLAGS[@]}" -o "$out" "$src" >"$log" 2>&1 || {
 		sed 's/^/    /' "$log" | head -20 >&2
-		die "compiling $* failed; see $log"
+		die "compiling $src failed; see $log"
 	}
 	if [ -s "$log" ]; then
 		sed 's/^/    /' "$log" | head -20 >&2
-		die "compiling $* gave warnings; see $log"
+		die "compiling $src gave warnings; see $log"
 	fi
 }
 
+UTIL="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_util.h"
 build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
-	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src"
+	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL"
 done
-build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c"
-build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c"
+build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c" "$UTIL"
+build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c" "$UTIL"
 
 # The image of VARIANT: busybox, /init, the tests and that kernel's
 # modules.

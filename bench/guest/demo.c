@@ -12,9 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
-#include <linux/kvm.h>
-#include <linux/kvm_vfio.h>
-#include <linux/vfio.h>
+#include "kvm_vfio_util.h"
 
 static int failures;
 
@@ -38,17 +36,6 @@ static int step(const char *what, int r, int want)
 	printf("  %-58s -> %s%s\n", what, res(r), good ? "" : "   UNEXPECTED");
 	failures += !good;
 	return r;
-}
-
-static int file_op(int dev, __u64 attr, int fd)
-{
-	__s32 v = fd;
-	struct kvm_device_attr a = {
-		.group = KVM_DEV_VFIO_FILE, .attr = attr,
-		.addr = (__u64)(unsigned long)&v,
-	};
-
-	return ioctl(dev, KVM_SET_DEVICE_ATTR, &a) ? -errno : 0;
 }
 
 static int sys(int r)

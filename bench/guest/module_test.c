@@ -19,10 +19,8 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
-#include <linux/kvm.h>
-#include <linux/kvm_vfio.h>
-
 #include "kselftest_harness.h"
+#include "kvm_vfio_util.h"
 
 #define MODULE_PATH	"/lib/modules/kvm-vfio.ko"
 #define MODULE_NAME	"kvm_vfio"
@@ -68,46 +66,6 @@ static bool vfio_loaded(void)
 	return !access("/sys/module/vfio", F_OK);
 }
 
-static int create_vfio_dev(int vm_fd)
-{
-	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
-
-	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd))
-		return -errno;
-	return cd.fd;
-}
-
-static int file_op(int dev, __u64 attr, int fd)
-{
-	__s32 v = fd;
-	struct kvm_device_attr a = {
-		.group = KVM_DEV_VFIO_FILE, .attr = attr,
-		.addr = (__u64)(unsigned long)&v,
-	};
-
-	return ioctl(dev, KVM_SET_DEVICE_ATTR, &a) ? -errno : 0;
-}
-
-/* /dev/vfio/<group> of the first mdev, or NULL. */
-static const char *group_path(void)
-{
-	static char path[300];
-	char link[300], target[300];
-	const char *uuid = getenv("MTTY_UUID");
-	ssize_t n;
-
-	if (!uuid)
-		return NULL;
-	snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/iommu_group",
-		 uuid);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return NULL;
-	target[n] = 0;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(target, '/') + 1);
-	return path;
-}
-
 FIXTURE(early) {
 	int kvm_fd, vm_fd;
 };
@@ -135,13 +93,13 @@ TEST_F(early, enodev_without_module)
 {
 	int dev;
 
-	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd));
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
 	ASSERT_EQ(0, module_load());
-	dev = create_vfio_dev(self->vm_fd);
+	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
 	close(dev);
 	ASSERT_EQ(0, module_unload());
-	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd));
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
 }
 
 /* F3: the module loads without vfio.ko; ADD is then EINVAL. */
@@ -151,7 +109,7 @@ TEST_F(early, loads_without_vfio)
 
 	ASSERT_EQ(0, module_load());
 	ASSERT_FALSE(vfio_loaded());
-	dev = create_vfio_dev(self->vm_fd);
+	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(-EINVAL, file_op(dev, KVM_DEV_VFIO_FILE_ADD, efd));
 	ASSERT_EQ(-ENOENT, file_op(dev, KVM_DEV_VFIO_FILE_DEL, efd));
@@ -193,7 +151,7 @@ TEST_F(loaded, works_after_vfio)
 	int dev, g;
 
 	ASSERT_EQ(0, module_load());
-	dev = create_vfio_dev(self->vm_fd);
+	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
 	g = open(self->group, O_RDWR);
 	ASSERT_LE(0, g);
@@ -211,7 +169,7 @@ TEST_F(loaded, unload_in_use)
 	int dev, g, r;
 
 	ASSERT_EQ(0, module_load());
-	dev = create_vfio_dev(self->vm_fd);
+	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
 	g = open(self->group, O_RDWR);
 	ASSERT_LE(0, g);
@@ -255,13 +213,13 @@ TEST_F(loaded, one_reference_per_device)
 	ASSERT_EQ(0, module_load());
 	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, vm2);
-	dev = create_vfio_dev(self->vm_fd);
+	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
-	dev2 = create_vfio_dev(vm2);
+	dev2 = create_vfio_dev(vm2, 0);
 	ASSERT_LE(0, dev2);
 	ASSERT_EQ(2, module_refcnt());
 	/* EBUSY for the second device in a VM takes no reference. */
-	ASSERT_EQ(-EBUSY, create_vfio_dev(vm2));
+	ASSERT_EQ(-EBUSY, create_vfio_dev(vm2, 0));
 	ASSERT_EQ(2, module_refcnt());
 	close(vm2);
 	ASSERT_EQ(2, module_refcnt());
@@ -281,7 +239,7 @@ TEST_F_TIMEOUT(loaded, load_unload_cycles, 300)
 		ASSERT_EQ(0, module_load()) TH_LOG("cycle %d", i);
 		vm = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 		ASSERT_LE(0, vm);
-		dev = create_vfio_dev(vm);
+		dev = create_vfio_dev(vm, 0);
 		ASSERT_LE(0, dev) TH_LOG("cycle %d", i);
 		g = open(self->group, O_RDWR);
 		ASSERT_LE(0, g) TH_LOG("cycle %d: group still held", i);
@@ -293,7 +251,7 @@ TEST_F_TIMEOUT(loaded, load_unload_cycles, 300)
 		close(vm);
 		ASSERT_EQ(0, module_unload()) TH_LOG("cycle %d", i);
 	}
-	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd));
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
 }
 
 TEST_HARNESS_MAIN

@@ -84,26 +84,32 @@ FIXTURE_TEARDOWN(kvm_vfio)
 	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
 }
 
+/* Setup of the group and cdev fixtures: one VFIO file of the mdev too. */
+static void vfile_open(struct __test_metadata *_metadata, int *kvm_fd,
+		       int *vm_fd, int *dev_fd, int *fd, const char *path,
+		       const char *why)
+{
+	*fd = -1;
+	vm_dev_open(_metadata, kvm_fd, vm_fd, dev_fd);
+	if (_metadata->exit_code)
+		return;
+	if (!path)
+		SKIP(return, "%s", why);
+	*fd = open(path, O_RDWR);
+	ASSERT_LE(0, *fd);
+}
+
 /* The same, with the mdev's group open (self->g, path self->path). */
 FIXTURE(group) {
-	int kvm_fd;
-	int vm_fd;
-	int dev_fd;
+	int kvm_fd, vm_fd, dev_fd, g;
 	const char *path;
-	int g;
 };
 
 FIXTURE_SETUP(group)
 {
-	self->g = -1;
-	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
-	if (_metadata->exit_code)
-		return;
 	self->path = group_path();
-	if (!self->path)
-		SKIP(return, NO_MTTY);
-	self->g = open(self->path, O_RDWR);
-	ASSERT_LE(0, self->g);
+	vfile_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd,
+		   &self->g, self->path, NO_MTTY);
 }
 
 FIXTURE_TEARDOWN(group)
@@ -114,24 +120,15 @@ FIXTURE_TEARDOWN(group)
 
 /* The same, with one open of the mdev's cdev (self->d). */
 FIXTURE(cdev) {
-	int kvm_fd;
-	int vm_fd;
-	int dev_fd;
+	int kvm_fd, vm_fd, dev_fd, d;
 	const char *path;
-	int d;
 };
 
 FIXTURE_SETUP(cdev)
 {
-	self->d = -1;
-	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
-	if (_metadata->exit_code)
-		return;
 	self->path = cdev_path();
-	if (!self->path)
-		SKIP(return, NO_CDEV);
-	self->d = open(self->path, O_RDWR);
-	ASSERT_LE(0, self->d);
+	vfile_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd,
+		   &self->d, self->path, NO_CDEV);
 }
 
 FIXTURE_TEARDOWN(cdev)

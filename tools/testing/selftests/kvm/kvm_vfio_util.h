@@ -69,7 +69,7 @@ static inline int create_vfio_dev(int vm_fd, __u32 flags)
 static char mdev_uuid[256];
 
 /* Path of the mdev in sysfs, or NULL when there is none. */
-static const char *mdev_find(void)
+static inline const char *mdev_find(void)
 {
 	static char path[300];
 	const char *env = getenv("MTTY_UUID");
@@ -98,10 +98,10 @@ static const char *mdev_find(void)
 }
 
 /* /dev/vfio/<group> of the mdev. */
-static const char *group_path(void)
+static inline const char *group_path(void)
 {
 	static char path[300];
-	char link[300], target[300];
+	char link[320], target[300];
 	const char *mdev = mdev_find();
 	ssize_t n;
 
@@ -117,10 +117,10 @@ static const char *group_path(void)
 }
 
 /* /dev/vfio/devices/vfioN of the mdev (VFIO_DEVICE_CDEV). */
-static const char *cdev_path(void)
+static inline const char *cdev_path(void)
 {
 	static char path[300];
-	char dir[300];
+	char dir[320];
 	const char *mdev = mdev_find();
 	struct dirent *de;
 	DIR *d;
