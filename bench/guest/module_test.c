@@ -70,22 +70,37 @@ FIXTURE(early) {
 	int kvm_fd, vm_fd;
 };
 
-FIXTURE_SETUP(early)
+/* Setup of both phases: kvm-vfio.ko not loaded yet, and one VM. */
+static void vm_open(struct __test_metadata *_metadata, int *kvm_fd,
+		    int *vm_fd)
 {
 	if (access(MODULE_PATH, F_OK))
 		SKIP(return, "no %s: not the module-mode kernel", MODULE_PATH);
 	ASSERT_FALSE(module_loaded());
+	*kvm_fd = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, *kvm_fd);
+	*vm_fd = ioctl(*kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, *vm_fd);
+}
+
+/* Teardown of both phases: leave the module unloaded for the next case. */
+static void unload_if_loaded(void)
+{
+	if (module_loaded())
+		module_unload();
+}
+
+FIXTURE_SETUP(early)
+{
+	vm_open(_metadata, &self->kvm_fd, &self->vm_fd);
+	if (_metadata->exit_code)
+		return;
 	ASSERT_FALSE(vfio_loaded()) TH_LOG("vfio.ko is loaded already");
-	self->kvm_fd = open("/dev/kvm", O_RDWR);
-	ASSERT_LE(0, self->kvm_fd);
-	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, self->vm_fd);
 }
 
 FIXTURE_TEARDOWN(early)
 {
-	if (module_loaded())
-		module_unload();
+	unload_if_loaded();
 }
 
 /* Without the module there is no KVM_DEV_TYPE_VFIO: ENODEV. */
@@ -126,23 +141,18 @@ FIXTURE(loaded) {
 
 FIXTURE_SETUP(loaded)
 {
-	if (access(MODULE_PATH, F_OK))
-		SKIP(return, "no %s: not the module-mode kernel", MODULE_PATH);
+	vm_open(_metadata, &self->kvm_fd, &self->vm_fd);
+	if (_metadata->exit_code)
+		return;
 	self->group = group_path();
 	if (!self->group)
 		SKIP(return, "no mtty mdev ($MTTY_UUID)");
 	ASSERT_TRUE(vfio_loaded());
-	ASSERT_FALSE(module_loaded());
-	self->kvm_fd = open("/dev/kvm", O_RDWR);
-	ASSERT_LE(0, self->kvm_fd);
-	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, self->vm_fd);
 }
 
 FIXTURE_TEARDOWN(loaded)
 {
-	if (module_loaded())
-		module_unload();
+	unload_if_loaded();
 }
 
 /* After vfio.ko arrives the same module works with real files. */
