@@ -61,8 +61,10 @@ patch_files() {
 # so that make rebuilds what depends on them and nothing else.
 prepare_ours() {
 	local tree="$SRC_ROOT/ours" stamp p f
+	# Content only: the same change checked out elsewhere (CI's fresh
+	# clone) must not recreate the tree and rebuild what the patches touch.
 	stamp=$( { echo "$KVER"; overlay_files; for p in $(patch_files); do
-		sha1sum "$p"; done; } | sha1sum | cut -d' ' -f1)
+		basename "$p"; sha1sum <"$p"; done; } | sha1sum | cut -d' ' -f1)
 	if [ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" != "$stamp" ]; then
 		step "ours: creating $tree from pristine $KVER"
 		rm -rf "$tree"
