@@ -57,9 +57,15 @@ build_prog() {
 }
 
 UTIL="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_util.h"
+DRV_H="$SRC_DIR/virt/kvm/vfio/test_driver.h"
 build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
-	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL"
+	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL" "$DRV_H"
+done
+# Shell tests run as they are.
+for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
+	cmp -s "$src" "$TESTS/kselftests/$(basename "$src")" ||
+		install -m 755 "$src" "$TESTS/kselftests/$(basename "$src")"
 done
 build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c" "$UTIL"
 build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c" "$UTIL"
@@ -79,6 +85,12 @@ make -s -C "$OUT" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
 	die "$variant: modules_install failed; see $BENCH_LOGDIR/modules-install-$variant.log"
 [ -f "$stage/lib/modules/$krel/modules.dep" ] ||
 	depmod -b "$stage" "$krel"
+# Out-of-tree modules that modprobe finds (the stock kernel's test driver).
+if [ -d "$OUT/extra" ]; then
+	mkdir -p "$stage/lib/modules/$krel/extra"
+	cp "$OUT"/extra/*.ko "$stage/lib/modules/$krel/extra/"
+	depmod -b "$stage" "$krel"
+fi
 # kvm-vfio.ko stays outside the depmod tree: the tests load it by path.
 [ ! -f "$OUT/kvm-vfio.ko" ] || cp "$OUT/kvm-vfio.ko" "$stage/lib/modules/"
 if [ -n "${RUN_PROG:-}" ]; then

@@ -86,8 +86,10 @@ prepare_ours() {
 		echo "$stamp" >"$tree/.kvm-vfio-stamp"
 	fi
 	overlay_files | while read -r f; do
-		cmp -s "$SRC_DIR/$f" "$tree/$f" ||
+		cmp -s "$SRC_DIR/$f" "$tree/$f" || {
+			mkdir -p "$(dirname "$tree/$f")"
 			cp --remove-destination "$SRC_DIR/$f" "$tree/$f"
+		}
 	done
 	mkdir -p "$tree/virt/kvm/vfio"
 	cmp -s "$SRC_DIR/Kconfig" "$tree/virt/kvm/vfio/Kconfig" ||
@@ -154,6 +156,7 @@ build() {
 		die "$variant: kernel build failed; see $log"
 	fi
 	[ "$variant" != module ] || build_module "$out"
+	[ "$variant" != stock ] || build_test_driver "$out"
 	step "$variant: built in $((SECONDS - t0)) s: $out/arch/x86/boot/bzImage"
 }
 
@@ -164,7 +167,7 @@ build_module() {
 	log="$BENCH_LOGDIR/module-$KLINE.log"
 	mkdir -p "$msrc"
 	for f in Kbuild virt/kvm/vfio.c virt/kvm/vfio.h virt/kvm/vfio_compat.h \
-		virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
+		virt/kvm/vfio_trace.h virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
 		include/uapi/linux/kvm_vfio.h; do
 		mkdir -p "$msrc/$(dirname "$f")"
 		cmp -s "$SRC_DIR/$f" "$msrc/$f" || cp "$SRC_DIR/$f" "$msrc/$f"
@@ -173,6 +176,23 @@ build_module() {
 	make -C "$out" M="$msrc" CC="ccache gcc" modules >"$log" 2>&1 ||
 		die "module: building kvm-vfio.ko failed; see $log"
 	cp "$msrc/kvm-vfio.ko" "$out/kvm-vfio.ko"
+}
+
+# The test VFIO driver for a kernel without our overlay (stock): built out
+# of tree from a copy of virt/kvm/vfio/, installed as OUT/extra/*.ko.
+build_test_driver() {
+	local out=$1 dsrc="$KVM_VFIO_CACHE/test-driver-src/$KLINE" f log
+	log="$BENCH_LOGDIR/test-driver-$KLINE.log"
+	mkdir -p "$dsrc" "$out/extra"
+	for f in Makefile test_driver.c test_driver.h; do
+		cmp -s "$SRC_DIR/virt/kvm/vfio/$f" "$dsrc/$f" ||
+			cp "$SRC_DIR/virt/kvm/vfio/$f" "$dsrc/$f"
+	done
+	step "stock: building the test VFIO driver out of tree (log: $log)"
+	make -C "$out" M="$dsrc" CC="ccache gcc" CONFIG_KVM_VFIO_TEST_DRIVER=m \
+		modules >"$log" 2>&1 ||
+		die "stock: building kvm_vfio_test_driver.ko failed; see $log"
+	cp "$dsrc/kvm_vfio_test_driver.ko" "$out/extra/"
 }
 
 case "${1:-}" in

@@ -11,7 +11,9 @@ case by case.  A kernel splat (WARN, BUG, Oops, lockdep, KASAN, hung task),
 a program that exits non-zero without a failed case, a plan with missing
 results, or a guest that never reported "done" each count as a failed case.
 With --compare A,B every case of a kselftest program that both kernels ran
-whose result differs between kernels A and B counts as a failed case.
+whose result differs between kernels A and B counts as a failed case,
+except a SKIP on kernel A whose reason starts "feature absent:" (a feature
+stock lacks, such as our trace events), which is listed as expected.
 
 Prints a summary per kernel and per suite and ends with the line
 "N passed, N failed, N skipped"; exits 1 if anything failed.
@@ -30,6 +32,9 @@ SPLAT = re.compile(
 MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)')
 MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)')
 MARK_DONE = '# kvm-vfio-guest: done'
+# A SKIP for a feature this kernel does not have (our trace events on the
+# stock kernel): an expected difference when kernels are compared.
+ABSENT = 'feature absent:'
 
 
 class Suite:
@@ -38,11 +43,14 @@ class Suite:
         self.cases = {}          # case name -> 'pass' | 'fail' | 'skip'
         self.notes = []          # why extra failures were counted
         self.plan = None
+        self.absent = set()      # cases skipped for a feature this kernel lacks
 
-    def add(self, name, status):
+    def add(self, name, status, directive=None):
         while name in self.cases:
             name += "'"
         self.cases[name] = status
+        if status == 'skip' and ABSENT in (directive or ''):
+            self.absent.add(name)
 
     def count(self, status):
         return sum(1 for s in self.cases.values() if s == status)
@@ -103,7 +111,7 @@ def parse(path):
             m = RESULT.match(line)
             if m and not m.group(1):
                 kself.add(m.group(4) or 'case %s' % m.group(3),
-                          status_of(m.group(2), m.group(5)))
+                          status_of(m.group(2), m.group(5)), m.group(5))
             continue
         # KUnit, before /init: suites at depth 1, cases at depth 1 too.
         m = re.match(r'^    # Subtest: (\S+)', line)
@@ -189,9 +197,17 @@ def main(argv):
               for c, st in s.cases.items()}
         rb = {(s.name, c): st for s in results[b] if s.name in common
               for c, st in s.cases.items()}
+        # Only the first kernel of a pair (the stock one) may lack one.
+        absent = {(s.name, c) for s in results[a] if s.name in common
+                  for c in s.absent}
         diff = sorted(k for k in set(ra) | set(rb) if ra.get(k) != rb.get(k))
+        expected = [k for k in diff if k in absent]
+        diff = [k for k in diff if k not in absent]
         print('compare %s vs %s: %d kselftest cases, %d differ' %
               (a, b, len(set(ra) | set(rb)), len(diff)))
+        for k in expected:
+            print('  expected: %s %s: %s=%s %s=%s (feature absent)' %
+                  (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))
         for k in diff:
             print('  DIFFERS: %s %s: %s=%s %s=%s' %
                   (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))

@@ -38,8 +38,9 @@ check() {
 }
 
 # checkpatch: files of ours (not patches) with -f; patches as patches.
-files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] include/uapi/linux/*.h \
-	tools/testing/selftests/kvm/kvm_vfio*.[ch] bench/guest/*.c)
+files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] virt/kvm/vfio/*.[ch] \
+	include/uapi/linux/*.h tools/testing/selftests/kvm/kvm_vfio*.[ch] \
+	tools/testing/selftests/kvm/kvm_vfio*.sh bench/guest/*.c)
 for f in $files; do
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --no-tree --quiet \
 		--show-types -f "$SRC_DIR/$f" 2>&1) >"$WORK/out" || true
@@ -73,8 +74,20 @@ grep -E 'warning|error' "$WORK/mod.log" >"$WORK/out" || true
 [ -f "$WORK/mod/kvm-vfio.ko" ] || cat "$WORK/mod.log" >>"$WORK/out"
 check "sparse C=2 and W=1 kvm-vfio.ko (make module)" "$WORK/out"
 
+# The test VFIO driver, out of tree against our build, as the stock kernel
+# gets it.
+rm -rf "$WORK/drv" && mkdir -p "$WORK/drv"
+cp "$SRC_DIR"/virt/kvm/vfio/Makefile "$SRC_DIR"/virt/kvm/vfio/*.[ch] "$WORK/drv/"
+make -s -C "$TREE" O="$OUT" M="$WORK/drv" ARCH=x86_64 C=2 W=1 \
+	CONFIG_KVM_VFIO_TEST_DRIVER=m modules >"$WORK/drv.log" 2>&1 || true
+grep -E 'warning|error' "$WORK/drv.log" >"$WORK/out" || true
+[ -f "$WORK/drv/kvm_vfio_test_driver.ko" ] || cat "$WORK/drv.log" >>"$WORK/out"
+check "sparse C=2 and W=1 kvm_vfio_test_driver.ko" "$WORK/out"
+
 for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
-	virt/kvm/vfio.h virt/kvm/vfio_compat.h include/uapi/linux/kvm_vfio.h; do
+	virt/kvm/vfio.h virt/kvm/vfio_compat.h virt/kvm/vfio_trace.h \
+	virt/kvm/vfio/test_driver.c virt/kvm/vfio/test_driver.h \
+	include/uapi/linux/kvm_vfio.h; do
 	"$TREE/scripts/kernel-doc" -none -Wall "$SRC_DIR/$f" >"$WORK/out" 2>&1 || true
 	check "kernel-doc $f" "$WORK/out"
 done

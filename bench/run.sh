@@ -21,11 +21,22 @@ log="$BENCH_LOGDIR/guest-$KLINE-$variant-$mode.log"
 
 step "$variant: booting linux $KLINE ($mode), timeout ${TIMEOUT}s, console log: $log"
 cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1"
-cmdline+=" kvmvfio.mode=$mode ${GUEST_CMDLINE:-}"
+# The emulated Intel IOMMU translates only for the VFIO devices; the rest
+# (virtio-9p) stay identity-mapped.
+cmdline+=" intel_iommu=on iommu=pt"
+# A QEMU with iommufd for the real-client test, run from the host's root.
+qemu_fd=$("$BENCH_DIR/qemu-iommufd.sh")
+cmdline+=" kvmvfio.mode=$mode ${qemu_fd:+kvmvfio.qemu=$qemu_fd} ${GUEST_CMDLINE:-}"
 # Kernel messages would drown the narration; a WARN still panics the guest.
 [ "$mode" = check ] || cmdline+=" quiet loglevel=3"
+# q35 with an Intel IOMMU that enforces snooping (snoop-control=on), and
+# QEMU's edu device behind it: the guest's cache-coherent VFIO device.
+# The host's root, read-only over 9p, lets the guest run the host's QEMU.
 qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2G
-      -nodefaults -no-reboot -display none -serial mon:stdio
+      -machine q35 -nodefaults -no-reboot -display none -serial mon:stdio
+      -device intel-iommu,snoop-control=on,intremap=off
+      -device edu
+      -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
       -device isa-debug-exit,iobase=0x501,iosize=1
       -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 

@@ -28,6 +28,9 @@
 #include "vfio.h"
 #include "vfio_compat.h"
 
+#define CREATE_TRACE_POINTS
+#include "vfio_trace.h"
+
 #ifdef CONFIG_SPAPR_TCE_IOMMU
 #include <asm/kvm_ppc.h>
 #endif
@@ -261,6 +264,7 @@ static void kvm_vfio_update_coherency(struct kvm_device *dev,
 		return;
 
 	kv->noncoherent = noncoherent;
+	trace_kvm_vfio_noncoherent(dev->kvm, noncoherent);
 	if (noncoherent)
 		kvm_vfio_register_noncoherent(dev->kvm);
 	else
@@ -316,7 +320,9 @@ static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_hooks *h,
 	kvm_vfio_drop(dev, h, kvf);
 }
 
-static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file)
+/* @kind: set to the KVM_VFIO_KIND_* of @file, for the trace event */
+static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
+			     int *kind)
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf;
@@ -347,6 +353,7 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file)
 
 	kvf->file = get_file(file);
 	kvf->is_group = h.is_group && h.is_group(file);
+	*kind = kvf->is_group ? KVM_VFIO_KIND_GROUP : KVM_VFIO_KIND_DEVICE;
 	if (kvf->is_group) {
 		list_add_tail(&kvf->group_node, &kv->groups);
 	} else {
@@ -367,7 +374,9 @@ out_put:
 	return ret;
 }
 
-static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file)
+/* @kind: set to the KVM_VFIO_KIND_* of @file if it was tracked */
+static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file,
+			     int *kind)
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf;
@@ -382,6 +391,8 @@ static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file)
 
 	kvf = kvm_vfio_find(kv, file);
 	if (kvf) {
+		*kind = kvf->is_group ? KVM_VFIO_KIND_GROUP :
+					KVM_VFIO_KIND_DEVICE;
 		kvm_vfio_forget(dev, &h, kvf);
 		ret = 0;
 	}
@@ -393,29 +404,31 @@ static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file)
 	return ret;
 }
 
-static int kvm_vfio_file_add(struct kvm_device *dev, unsigned int fd)
+static int kvm_vfio_file_add(struct kvm_device *dev, int fd)
 {
+	int kind = KVM_VFIO_KIND_NONE;
 	struct file *file = fget(fd);
-	int ret;
+	int ret = -EBADF;
 
-	if (!file)
-		return -EBADF;
-
-	ret = kvm_vfio_add_file(dev, file);
-	fput(file);
+	if (file) {
+		ret = kvm_vfio_add_file(dev, file, &kind);
+		fput(file);
+	}
+	trace_kvm_vfio_file_add(dev->kvm, fd, kind, ret);
 	return ret;
 }
 
-static int kvm_vfio_file_del(struct kvm_device *dev, unsigned int fd)
+static int kvm_vfio_file_del(struct kvm_device *dev, int fd)
 {
+	int kind = KVM_VFIO_KIND_NONE;
 	struct file *file = fget(fd);
-	int ret;
+	int ret = -EBADF;
 
-	if (!file)
-		return -EBADF;
-
-	ret = kvm_vfio_del_file(dev, file);
-	fput(file);
+	if (file) {
+		ret = kvm_vfio_del_file(dev, file, &kind);
+		fput(file);
+	}
+	trace_kvm_vfio_file_del(dev->kvm, fd, kind, ret);
 	return ret;
 }
 
@@ -467,11 +480,14 @@ static int kvm_vfio_set_spapr_tce(struct kvm_device *dev, void __user *arg)
 		return -EFAULT;
 
 	file = fget(param.groupfd);
-	if (!file)
-		return -EBADF;
-
-	ret = kvm_vfio_spapr_attach(dev, file, param.tablefd);
-	fput(file);
+	ret = -EBADF;
+	if (file) {
+		ret = kvm_vfio_spapr_attach(dev, file, param.tablefd);
+		fput(file);
+	}
+	trace_kvm_vfio_set_spapr_tce(dev->kvm, param.groupfd,
+				     ret ? KVM_VFIO_KIND_NONE :
+					   KVM_VFIO_KIND_GROUP, ret);
 	return ret;
 }
 #endif
@@ -543,6 +559,7 @@ static void kvm_vfio_release(struct kvm_device *dev)
 	kvm_vfio_hooks_get(&h);
 
 	mutex_lock(&kv->lock);
+	trace_kvm_vfio_release(dev->kvm, kv->nr_files);
 	/*
 	 * A post-order walk may free each node but must not rb_erase() it
 	 * (erasing rebalances the tree under the walk), so the tree and the

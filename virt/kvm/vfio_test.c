@@ -251,8 +251,22 @@ static void kvm_vfio_test_exit(struct kunit *test)
 	}
 }
 
-#define kt_add(t, file) kvm_vfio_add_file((t)->dev, file)
-#define kt_del(t, file) kvm_vfio_del_file((t)->dev, file)
+static int kt_add_file(struct kvm_device *dev, struct file *file)
+{
+	int kind;
+
+	return kvm_vfio_add_file(dev, file, &kind);
+}
+
+static int kt_del_file(struct kvm_device *dev, struct file *file)
+{
+	int kind;
+
+	return kvm_vfio_del_file(dev, file, &kind);
+}
+
+#define kt_add(t, file) kt_add_file((t)->dev, file)
+#define kt_del(t, file) kt_del_file((t)->dev, file)
 
 /* C1, C5: create sets up an empty device. */
 static void kvm_vfio_test_create(struct kunit *test)

@@ -39,35 +39,6 @@
 
 /* ---- fixtures: a VM and its kvm-vfio device ------------------------- */
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* What every fixture starts from; SKIPs without /dev/kvm. */
-static void vm_dev_open(struct __test_metadata *_metadata, int *kvm_fd,
-			int *vm_fd, int *dev_fd)
-{
-	*vm_fd = -1;
-	*dev_fd = -1;
-	*kvm_fd = open("/dev/kvm", O_RDWR);
-	if (*kvm_fd < 0)
-		SKIP(return, "no /dev/kvm: %s", strerror(errno));
-	*vm_fd = ioctl(*kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, *vm_fd);
-	*dev_fd = create_vfio_dev(*vm_fd, 0);
-	ASSERT_LE(0, *dev_fd);
-}
-
-static void vm_dev_close(int *kvm_fd, int *vm_fd, int *dev_fd)
-{
-	close_fd(dev_fd);
-	close_fd(vm_fd);
-	close_fd(kvm_fd);
-}
-
 FIXTURE(kvm_vfio) {
 	int kvm_fd;
 	int vm_fd;

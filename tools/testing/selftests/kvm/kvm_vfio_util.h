@@ -97,17 +97,16 @@ static inline const char *mdev_find(void)
 	return access(path, F_OK) ? NULL : path;
 }
 
-/* /dev/vfio/<group> of the mdev. */
-static inline const char *group_path(void)
+/* /dev/vfio/<group> of the VFIO device at sysfs path @sysdev. */
+static inline const char *sysdev_group_path(const char *sysdev)
 {
 	static char path[300];
 	char link[320], target[300];
-	const char *mdev = mdev_find();
 	ssize_t n;
 
-	if (!mdev)
+	if (!sysdev)
 		return NULL;
-	snprintf(link, sizeof(link), "%s/iommu_group", mdev);
+	snprintf(link, sizeof(link), "%s/iommu_group", sysdev);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
 		return NULL;
@@ -116,18 +115,17 @@ static inline const char *group_path(void)
 	return path;
 }
 
-/* /dev/vfio/devices/vfioN of the mdev (VFIO_DEVICE_CDEV). */
-static inline const char *cdev_path(void)
+/* /dev/vfio/devices/vfioN of the device at @sysdev (VFIO_DEVICE_CDEV). */
+static inline const char *sysdev_cdev_path(const char *sysdev)
 {
 	static char path[300];
 	char dir[320];
-	const char *mdev = mdev_find();
 	struct dirent *de;
 	DIR *d;
 
-	if (!mdev)
+	if (!sysdev)
 		return NULL;
-	snprintf(dir, sizeof(dir), "%s/vfio-dev", mdev);
+	snprintf(dir, sizeof(dir), "%s/vfio-dev", sysdev);
 	d = opendir(dir);
 	if (!d)
 		return NULL;
@@ -140,6 +138,65 @@ static inline const char *cdev_path(void)
 	return path[0] ? path : NULL;
 }
 
+/* /dev/vfio/<group> of the mdev. */
+static inline const char *group_path(void)
+{
+	return sysdev_group_path(mdev_find());
+}
+
+/* /dev/vfio/devices/vfioN of the mdev. */
+static inline const char *cdev_path(void)
+{
+	return sysdev_cdev_path(mdev_find());
+}
+
+/*
+ * The cache-coherent VFIO device of the test guest: QEMU's edu PCI device
+ * (1234:11e8) bound to vfio-pci behind the emulated Intel IOMMU with snoop
+ * control.  Its sysfs path, or NULL.
+ */
+static inline const char *edu_find(void)
+{
+	static char path[300];
+	char f[600], id[32], drv[300];
+	struct dirent *de;
+	ssize_t n;
+	FILE *fp;
+	DIR *d;
+
+	d = opendir("/sys/bus/pci/devices");
+	if (!d)
+		return NULL;
+	path[0] = 0;
+	while (!path[0] && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "/sys/bus/pci/devices/%s/device",
+			 de->d_name);
+		fp = fopen(f, "r");
+		if (!fp)
+			continue;
+		if (!fgets(id, sizeof(id), fp))
+			id[0] = 0;
+		fclose(fp);
+		if (strncmp(id, "0x11e8", 6))
+			continue;
+		snprintf(f, sizeof(f), "/sys/bus/pci/devices/%s/driver",
+			 de->d_name);
+		n = readlink(f, drv, sizeof(drv) - 1);
+		if (n > 0) {
+			drv[n] = 0;
+			if (!strcmp(strrchr(drv, '/') + 1, "vfio-pci"))
+				snprintf(path, sizeof(path),
+					 "/sys/bus/pci/devices/%s", de->d_name);
+		}
+	}
+	closedir(d);
+	return path[0] ? path : NULL;
+}
+
+#define NO_EDU "no coherent VFIO device: QEMU's edu behind " \
+	"intel-iommu,snoop-control=on, bound to vfio-pci"
 #define NO_MTTY "no mtty mdev: load mtty.ko and create an mdev"
 #define NO_CDEV "no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV) for the mdev"
 
@@ -166,8 +223,9 @@ struct group_chain {
 	int container, group, device;
 };
 
-static inline int group_chain_open(struct group_chain *c, const char *path,
-				   bool get_device)
+/* @device: the device name for VFIO_GROUP_GET_DEVICE_FD, or NULL */
+static inline int group_chain_open_dev(struct group_chain *c, const char *path,
+				       const char *device)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 
@@ -188,10 +246,17 @@ static inline int group_chain_open(struct group_chain *c, const char *path,
 		return -errno;
 	if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		return -errno;
-	if (!get_device)
+	if (!device)
 		return 0;
-	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, device);
 	return c->device < 0 ? -errno : 0;
+}
+
+/* The same with the mdev's group, and its device if @get_device. */
+static inline int group_chain_open(struct group_chain *c, const char *path,
+				   bool get_device)
+{
+	return group_chain_open_dev(c, path, get_device ? mdev_uuid : NULL);
 }
 
 static inline void group_chain_close(struct group_chain *c)
@@ -243,5 +308,39 @@ static inline long files_in_use(void)
 	}
 	return used;
 }
+
+/* ---- for kselftest_harness programs ---------------------------------- */
+#ifdef __KSELFTEST_HARNESS_H
+
+static inline void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* What every fixture starts from; SKIPs without /dev/kvm. */
+static inline void vm_dev_open(struct __test_metadata *_metadata,
+			       int *kvm_fd, int *vm_fd, int *dev_fd)
+{
+	*vm_fd = -1;
+	*dev_fd = -1;
+	*kvm_fd = open("/dev/kvm", O_RDWR);
+	if (*kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	*vm_fd = ioctl(*kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, *vm_fd);
+	*dev_fd = create_vfio_dev(*vm_fd, 0);
+	ASSERT_LE(0, *dev_fd);
+}
+
+static inline void vm_dev_close(int *kvm_fd, int *vm_fd, int *dev_fd)
+{
+	close_fd(dev_fd);
+	close_fd(vm_fd);
+	close_fd(kvm_fd);
+}
+
+#endif /* __KSELFTEST_HARNESS_H */
 
 #endif /* SELFTEST_KVM_VFIO_UTIL_H */

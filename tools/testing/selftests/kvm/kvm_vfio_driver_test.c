@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvm_vfio_driver_test: the kvm reaches the VFIO driver.
+ *
+ * The KVM-VFIO device exists so that a VFIO driver finds the VM's kvm in
+ * open_device().  These cases open the device of the test VFIO driver
+ * (virt/kvm/vfio/test_driver.c, CONFIG_KVM_VFIO_TEST_DRIVER), which records
+ * what open_device() was given and names the VM as KVM's debugfs does,
+ * "<pid>-<VM fd>", so that VM A is told from VM B.
+ *
+ * Every case runs on both paths (fixture variants):
+ *   group: ADD the group file, open the device with VFIO_GROUP_GET_DEVICE_FD
+ *   cdev:  ADD the device cdev file, open it with VFIO_DEVICE_BIND_IOMMUFD
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "kselftest_harness.h"
+#include "kvm_vfio_util.h"
+#include "../../../../virt/kvm/vfio/test_driver.h"
+
+#define TEST_SYSDEV	"/sys/bus/platform/devices/" KVM_VFIO_TEST_NAME
+#define REQUIRE_KVM	"/sys/module/kvm_vfio_test_driver/parameters/require_kvm"
+#define NO_DRIVER	"no test VFIO device: load kvm_vfio_test_driver.ko " \
+			"(CONFIG_KVM_VFIO_TEST_DRIVER)"
+
+/* A VM, its kvm-vfio device and the name the driver reports for it. */
+struct vm {
+	int vm_fd, dev_fd;
+	char name[KVM_VFIO_TEST_VM_LEN];
+};
+
+static int vm_open(int kvm_fd, struct vm *vm)
+{
+	vm->dev_fd = -1;
+	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return -errno;
+	vm->dev_fd = create_vfio_dev(vm->vm_fd, 0);
+	if (vm->dev_fd < 0)
+		return vm->dev_fd;
+	snprintf(vm->name, sizeof(vm->name), "%d-%d", getpid(), vm->vm_fd);
+	return 0;
+}
+
+static void vm_close(struct vm *vm)
+{
+	if (vm->dev_fd >= 0)
+		close(vm->dev_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	vm->dev_fd = -1;
+	vm->vm_fd = -1;
+}
+
+static int set_require_kvm(bool on)
+{
+	int fd = open(REQUIRE_KVM, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "Y" : "N", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+FIXTURE(driver) {
+	int kvm_fd, iommufd;
+	struct vm a, b;
+	char path[300];
+	/* group path: the group in a container; cdev path: the cdev file */
+	struct group_chain c;
+	int vfile;	/* the file given to ADD/DEL */
+	int device;	/* the open device, or -1 */
+};
+
+FIXTURE_VARIANT(driver) {
+	bool cdev;
+};
+
+FIXTURE_VARIANT_ADD(driver, group) { .cdev = false };
+FIXTURE_VARIANT_ADD(driver, cdev) { .cdev = true };
+
+/* Open the VFIO file the cases ADD: the group (in a container) or a cdev. */
+static int vfile_open(FIXTURE_DATA(driver) *self, bool cdev)
+{
+	int ret;
+
+	self->device = -1;
+	if (cdev) {
+		self->vfile = open(self->path, O_RDWR);
+		return self->vfile < 0 ? -errno : 0;
+	}
+	ret = group_chain_open_dev(&self->c, self->path, NULL);
+	self->vfile = self->c.group;
+	return ret;
+}
+
+static void vfile_close(FIXTURE_DATA(driver) *self, bool cdev)
+{
+	if (self->device >= 0 && self->device != self->vfile)
+		close(self->device);
+	self->device = -1;
+	if (cdev) {
+		if (self->vfile >= 0)
+			close(self->vfile);
+	} else {
+		group_chain_close(&self->c);
+	}
+	self->vfile = -1;
+}
+
+/*
+ * Open the device: the driver's open_device() runs here.  Group path:
+ * VFIO_GROUP_GET_DEVICE_FD; cdev path: VFIO_DEVICE_BIND_IOMMUFD.
+ */
+static int dev_open(FIXTURE_DATA(driver) *self, bool cdev)
+{
+	int fd;
+
+	if (cdev) {
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+		int ret = cdev_bind(self->vfile, self->iommufd);
+		if (!ret)
+			self->device = self->vfile;
+		return ret;
+#else
+		return -EOPNOTSUPP;
+#endif
+	}
+	fd = ioctl(self->vfile, VFIO_GROUP_GET_DEVICE_FD, KVM_VFIO_TEST_NAME);
+	if (fd < 0)
+		return -errno;
+	self->device = fd;
+	return 0;
+}
+
+/* Close the device and start again with a VFIO file no VM has. */
+static int dev_reopen(FIXTURE_DATA(driver) *self, bool cdev)
+{
+	if (cdev) {
+		vfile_close(self, cdev);
+		return vfile_open(self, cdev);
+	}
+	close(self->device);
+	self->device = -1;
+	return 0;
+}
+
+static int dev_state(FIXTURE_DATA(driver) *self, struct kvm_vfio_test_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->argsz = sizeof(*st);
+	return ioctl(self->device, KVM_VFIO_TEST_GET_STATE, st) ? -errno : 0;
+}
+
+FIXTURE_SETUP(driver)
+{
+	const char *path = variant->cdev ? sysdev_cdev_path(TEST_SYSDEV) :
+					   sysdev_group_path(TEST_SYSDEV);
+
+	self->a.vm_fd = self->a.dev_fd = -1;
+	self->b.vm_fd = self->b.dev_fd = -1;
+	self->c.container = self->c.group = self->c.device = -1;
+	self->vfile = self->device = self->iommufd = -1;
+	self->kvm_fd = open("/dev/kvm", O_RDWR);
+	if (self->kvm_fd < 0)
+		SKIP(return, "no /dev/kvm: %s", strerror(errno));
+	if (access(TEST_SYSDEV, F_OK))
+		SKIP(return, NO_DRIVER);
+	if (!path)
+		SKIP(return, "no VFIO %s for " TEST_SYSDEV,
+		     variant->cdev ? "cdev (CONFIG_VFIO_DEVICE_CDEV)" : "group");
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+	if (variant->cdev)
+		SKIP(return, "built on UAPI headers without VFIO_DEVICE_BIND_IOMMUFD");
+#endif
+	snprintf(self->path, sizeof(self->path), "%s", path);
+	ASSERT_EQ(0, set_require_kvm(false));
+	ASSERT_EQ(0, vm_open(self->kvm_fd, &self->a));
+	ASSERT_EQ(0, vm_open(self->kvm_fd, &self->b));
+	if (variant->cdev) {
+		self->iommufd = open("/dev/iommu", O_RDWR);
+		ASSERT_LE(0, self->iommufd);
+	}
+	ASSERT_EQ(0, vfile_open(self, variant->cdev));
+}
+
+FIXTURE_TEARDOWN(driver)
+{
+	set_require_kvm(false);
+	vfile_close(self, variant->cdev);
+	vm_close(&self->a);
+	vm_close(&self->b);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->kvm_fd >= 0)
+		close(self->kvm_fd);
+}
+
+/* One step, one line. */
+#define test_cmd_add(vm)	ASSERT_EQ(0, file_add((vm)->dev_fd, self->vfile))
+#define test_cmd_del(vm)	ASSERT_EQ(0, file_del((vm)->dev_fd, self->vfile))
+#define test_cmd_open()		ASSERT_EQ(0, dev_open(self, variant->cdev))
+#define test_err_open(err)	ASSERT_EQ(-(err), dev_open(self, variant->cdev))
+#define test_cmd_reopen()	ASSERT_EQ(0, dev_reopen(self, variant->cdev))
+/* The VM open_device() was given and the one the device holds now. */
+#define test_check_vm(open, cur) do {					\
+		struct kvm_vfio_test_state st;				\
+									\
+		ASSERT_EQ(0, dev_state(self, &st));			\
+		ASSERT_STREQ(open, st.open_vm);				\
+		ASSERT_STREQ(cur, st.cur_vm);				\
+	} while (0)
+
+/* ADD before the device is opened: the driver sees that VM. */
+TEST_F(driver, add_before_open_sees_kvm)
+{
+	test_cmd_add(&self->a);
+	test_cmd_open();
+	test_check_vm(self->a.name, self->a.name);
+}
+
+/* ADD after the device is opened: too late, the driver saw none. */
+TEST_F(driver, add_after_open_not_seen)
+{
+	test_cmd_open();
+	test_cmd_add(&self->a);
+	test_check_vm("", "");
+}
+
+/* Each VM is told apart: B's ADD gives B, not A. */
+TEST_F(driver, other_vm_seen_as_other)
+{
+	test_cmd_add(&self->b);
+	test_cmd_open();
+	test_check_vm(self->b.name, self->b.name);
+	ASSERT_STRNE(self->a.name, self->b.name);
+}
+
+/* A driver that requires a kvm: refused without ADD, opens with it. */
+TEST_F(driver, require_kvm_refused_without_add)
+{
+	struct kvm_vfio_test_state st;
+
+	ASSERT_EQ(0, set_require_kvm(true));
+	test_err_open(EINVAL);
+	test_cmd_add(&self->a);
+	test_cmd_open();
+	test_check_vm(self->a.name, self->a.name);
+	ASSERT_EQ(0, dev_state(self, &st));
+	ASSERT_LE(1, st.refused);
+}
+
+/* A driver that requires a kvm, after ADD then DEL: refused again. */
+TEST_F(driver, require_kvm_refused_after_del)
+{
+	ASSERT_EQ(0, set_require_kvm(true));
+	test_cmd_add(&self->a);
+	test_cmd_del(&self->a);
+	test_err_open(EINVAL);
+}
+
+/* DEL while open: the open device keeps its kvm until it is closed. */
+TEST_F(driver, del_while_open_keeps_kvm)
+{
+	test_cmd_add(&self->a);
+	test_cmd_open();
+	test_cmd_del(&self->a);
+	test_check_vm(self->a.name, self->a.name);
+	test_cmd_reopen();
+	test_cmd_open();
+	test_check_vm("", "");
+}
+
+/* Closing the VM's device while the VFIO device is open: the same. */
+TEST_F(driver, vm_device_closed_while_open_keeps_kvm)
+{
+	test_cmd_add(&self->a);
+	test_cmd_open();
+	close(self->a.dev_fd);
+	self->a.dev_fd = -1;
+	test_check_vm(self->a.name, self->a.name);
+	test_cmd_reopen();
+	test_cmd_open();
+	test_check_vm("", "");
+}
+
+/* X1: the same file in two VMs: the last ADD before open wins. */
+TEST_F(driver, x1_last_add_wins)
+{
+	test_cmd_add(&self->a);
+	test_cmd_add(&self->b);
+	test_cmd_open();
+	test_check_vm(self->b.name, self->b.name);
+}
+
+/* X1: DEL from either VM clears VFIO's kvm, though the other tracks it. */
+TEST_F(driver, x1_del_from_either_clears)
+{
+	test_cmd_add(&self->a);
+	test_cmd_add(&self->b);
+	test_cmd_del(&self->a);
+	test_cmd_open();
+	test_check_vm("", "");
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,195 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvm_vfio_qemu_test.sh: a real VMM as the client of the KVM-VFIO device.
+#
+# Runs the host's own qemu-system-x86_64 (the host's root is shared
+# read-only over 9p with mount tag "host"; the test guest has nested KVM)
+# with the mtty mdev assigned through vfio-pci, and checks from outside
+# QEMU, with trace events, that:
+#   - QEMU's ADD reached the device before QEMU opened the VFIO device
+#     (kvm_vfio:kvm_vfio_file_add before a kprobe on vfio_df_open), so the
+#     driver saw the kvm;
+#   - when QEMU exits, every reference is dropped: the device is released
+#     with its files (kvm_vfio:kvm_vfio_release) and the group can be
+#     opened again (a VFIO group is open only once at a time).
+# The legacy container path with the host's QEMU; the iommufd cdev path
+# with the host's QEMU if it has -object iommufd, else with the one
+# bench/qemu-iommufd.sh unpacked from bookworm-backports (its path in the
+# host's root in $KVM_VFIO_QEMU_IOMMUFD), else SKIP with the reason.
+# Output is KTAP; each run's QEMU output and trace are printed as
+# diagnostics.
+#
+# Needs: $MTTY_UUID (the mdev), tracefs with kprobe events, /dev/kvm.
+
+T=/sys/kernel/tracing
+HOST=/host
+KP=kvm_vfio_qemu
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-240}
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $1"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+# check NAME CONDITION...: one case from a shell condition.
+check() {
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+echo "TAP version 13"
+echo "1..8"
+
+skip_all() {
+	for c in legacy_qemu_exits_cleanly legacy_add_before_open \
+		legacy_release_event legacy_group_reopens \
+		iommufd_qemu_exits_cleanly iommufd_add_before_open \
+		iommufd_release_event iommufd_cdev_unused; do
+		skip "$c" "$1"
+	done
+	exit 0
+}
+
+# ---- setup: the host's root, tracing ------------------------------------
+
+[ -n "$MTTY_UUID" ] && [ -e "/sys/bus/mdev/devices/$MTTY_UUID" ] ||
+	skip_all "no mtty mdev (MTTY_UUID)"
+[ -e /dev/kvm ] || skip_all "no /dev/kvm"
+[ -w $T/kprobe_events ] || skip_all "no kprobe events in $T"
+if [ ! -x $HOST/usr/bin/qemu-system-x86_64 ]; then
+	mkdir -p $HOST
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro host $HOST 2>/dev/null ||
+		skip_all "no host root over 9p (run.sh adds -virtfs ... mount_tag=host)"
+	for d in proc sys dev tmp run; do
+		[ -d $HOST/$d ] || skip_all "host root has no /$d"
+	done
+	mount -t proc proc $HOST/proc &&
+	mount -t sysfs sysfs $HOST/sys &&
+	mount -t devtmpfs devtmpfs $HOST/dev &&
+	mount -t tmpfs tmpfs $HOST/tmp &&
+	mount -t tmpfs tmpfs $HOST/run ||
+		skip_all "cannot mount proc, sys, dev, tmp and run in $HOST"
+fi
+[ -x $HOST/usr/bin/qemu-system-x86_64 ] ||
+	skip_all "the host has no qemu-system-x86_64"
+
+our_events=
+[ -d $T/events/kvm_vfio ] && our_events=1
+GROUP=$(basename "$(readlink /sys/bus/mdev/devices/$MTTY_UUID/iommu_group)")
+
+trace_start() {
+	echo 0 > $T/tracing_on
+	echo 0 2>/dev/null > $T/events/$KP/enable
+	echo > $T/kprobe_events
+	echo "p:$KP/vfio_df_open vfio_df_open" >> $T/kprobe_events || return 1
+	echo 1 > $T/events/$KP/enable || return 1
+	[ -z "$our_events" ] || echo 1 > $T/events/kvm_vfio/enable || return 1
+	echo > $T/trace
+	echo 1 > $T/tracing_on
+}
+
+trace_stop() {
+	echo 0 > $T/tracing_on
+	echo 0 > $T/events/$KP/enable
+	[ -z "$our_events" ] || echo 0 > $T/events/kvm_vfio/enable
+	echo > $T/kprobe_events
+}
+
+# Line number in the trace of the first line matching the regex $1, or 0.
+first_line() {
+	grep -v '^#' $T/trace | grep -n -m1 -E "$1" | cut -d: -f1 | grep . ||
+		echo 0
+}
+
+# qemu_version QEMU: the version of the QEMU binary QEMU (host path).
+qemu_version() {
+	chroot $HOST "$1" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'
+}
+
+# run_qemu NAME QEMU ARGS...: QEMU (a path in the host's root) with the
+# mdev, quit from the monitor once the machine is built (the device is
+# realized, so opened, by then).
+run_qemu() {
+	name=$1
+	qemu=$2
+	shift 2
+	trace_start || return 1
+	echo "# $name: QEMU $(qemu_version "$qemu"): $qemu $*"
+	# A QEMU unpacked outside /usr loads its own modules, if any.
+	moddir=$(dirname "$qemu")/../lib/x86_64-linux-gnu/qemu
+	[ -d "$HOST$moddir" ] || moddir=
+	printf 'info pci\nquit\n' | timeout "$QEMU_TIMEOUT" chroot $HOST \
+		env ${moddir:+QEMU_MODULE_DIR=$moddir} \
+		"$qemu" -accel kvm -cpu host -m 64 -S -nodefaults \
+		-display none -monitor stdio "$@" >/tmp/qemu-$name.log 2>&1
+	qemu_rc=$?
+	trace_stop
+	sed "s/^/# $name: qemu: /" /tmp/qemu-$name.log | tr -d '\r' | tail -20
+	grep -v '^#' $T/trace | sed "s/^ */# $name: trace: /"
+	return 0
+}
+
+# in_order A B: line A exists and line B comes after it.
+in_order() {
+	[ "$1" -gt 0 ] && [ "$2" -gt "$1" ]
+}
+
+# cases_for PATH KIND: the cases of one QEMU run.
+cases_for() {
+	path=$1
+	kind=$2
+	check ${path}_qemu_exits_cleanly [ "$qemu_rc" = 0 ]
+	if [ -n "$our_events" ]; then
+		add=$(first_line "kvm_vfio_file_add: .* kind $kind ret 0")
+		open=$(first_line "vfio_df_open: ")
+		echo "# $path: ADD at trace line $add, vfio_df_open at line $open"
+		check ${path}_add_before_open in_order "$add" "$open"
+		check ${path}_release_event \
+			[ "$(first_line 'kvm_vfio_release: .* files 1$')" -gt 0 ]
+	else
+		skip ${path}_add_before_open "feature absent: no kvm_vfio trace events in this kernel"
+		skip ${path}_release_event "feature absent: no kvm_vfio trace events in this kernel"
+	fi
+}
+
+# ---- the legacy container path --------------------------------------------
+
+group_reopens() {
+	exec 3<>/dev/vfio/$GROUP || return 1
+	exec 3>&-
+}
+
+run_qemu legacy /usr/bin/qemu-system-x86_64 \
+	-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MTTY_UUID
+cases_for legacy group
+check legacy_group_reopens group_reopens
+
+# ---- the iommufd cdev path --------------------------------------------------
+
+# The host's QEMU if it has iommufd, else the one bench/qemu-iommufd.sh
+# unpacked (its path in the host's root in $KVM_VFIO_QEMU_IOMMUFD).
+has_iommufd() {
+	chroot $HOST "$1" -object help 2>/dev/null | grep -qx ' *iommufd'
+}
+qemu_fd=/usr/bin/qemu-system-x86_64
+if ! has_iommufd $qemu_fd; then
+	qemu_fd=${KVM_VFIO_QEMU_IOMMUFD:-}
+	[ -n "$qemu_fd" ] && [ -x "$HOST$qemu_fd" ] && has_iommufd "$qemu_fd" ||
+		qemu_fd=
+fi
+if [ -z "$qemu_fd" ]; then
+	why="the host's QEMU $(qemu_version /usr/bin/qemu-system-x86_64) has no -object iommufd and bench/qemu-iommufd.sh found none"
+	skip iommufd_qemu_exits_cleanly "$why"
+	skip iommufd_add_before_open "$why"
+	skip iommufd_release_event "$why"
+	skip iommufd_cdev_unused "$why"
+else
+	run_qemu iommufd "$qemu_fd" -object iommufd,id=i0 \
+		-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$MTTY_UUID,iommufd=i0
+	cases_for iommufd device
+	# No file of the mdev is left open anywhere: its group opens again.
+	check iommufd_cdev_unused group_reopens
+fi
+exit $failed
