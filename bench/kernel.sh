@@ -167,8 +167,8 @@ build_module() {
 	log="$BENCH_LOGDIR/module-$KLINE.log"
 	mkdir -p "$msrc"
 	for f in Kbuild virt/kvm/vfio.c virt/kvm/vfio.h virt/kvm/vfio_compat.h \
-		virt/kvm/vfio_trace.h virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
-		include/uapi/linux/kvm_vfio.h; do
+		virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
+		include/uapi/linux/kvm_vfio.h include/trace/events/kvm_vfio.h; do
 		mkdir -p "$msrc/$(dirname "$f")"
 		cmp -s "$SRC_DIR/$f" "$msrc/$f" || cp "$SRC_DIR/$f" "$msrc/$f"
 	done

@@ -39,7 +39,7 @@ check() {
 
 # checkpatch: files of ours (not patches) with -f; patches as patches.
 files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] virt/kvm/vfio/*.[ch] \
-	include/uapi/linux/*.h tools/testing/selftests/kvm/kvm_vfio*.[ch] \
+	include/uapi/linux/*.h include/trace/events/*.h tools/testing/selftests/kvm/kvm_vfio*.[ch] \
 	tools/testing/selftests/kvm/kvm_vfio*.sh bench/guest/*.c)
 for f in $files; do
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --no-tree --quiet \
@@ -68,7 +68,7 @@ check "sparse C=2 and W=1 virt/kvm/vfio.c" "$WORK/out"
 MOUT=$("$BENCH_DIR/kernel.sh" out module)
 rm -rf "$WORK/mod" && mkdir -p "$WORK/mod"
 (cd "$SRC_DIR" && cp --parents Kbuild virt/kvm/vfio*.[ch] \
-	include/uapi/linux/kvm_vfio.h "$WORK/mod/")
+	include/uapi/linux/kvm_vfio.h include/trace/events/kvm_vfio.h "$WORK/mod/")
 make -s -C "$MOUT" M="$WORK/mod" C=2 W=1 modules >"$WORK/mod.log" 2>&1 || true
 grep -E 'warning|error' "$WORK/mod.log" >"$WORK/out" || true
 [ -f "$WORK/mod/kvm-vfio.ko" ] || cat "$WORK/mod.log" >>"$WORK/out"
@@ -85,7 +85,7 @@ grep -E 'warning|error' "$WORK/drv.log" >"$WORK/out" || true
 check "sparse C=2 and W=1 kvm_vfio_test_driver.ko" "$WORK/out"
 
 for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
-	virt/kvm/vfio.h virt/kvm/vfio_compat.h virt/kvm/vfio_trace.h \
+	virt/kvm/vfio.h virt/kvm/vfio_compat.h include/trace/events/kvm_vfio.h \
 	virt/kvm/vfio/test_driver.c virt/kvm/vfio/test_driver.h \
 	include/uapi/linux/kvm_vfio.h; do
 	"$TREE/scripts/kernel-doc" -none -Wall "$SRC_DIR/$f" >"$WORK/out" 2>&1 || true

@@ -29,7 +29,7 @@
 #include "vfio_compat.h"
 
 #define CREATE_TRACE_POINTS
-#include "vfio_trace.h"
+#include <trace/events/kvm_vfio.h>
 
 #ifdef CONFIG_SPAPR_TCE_IOMMU
 #include <asm/kvm_ppc.h>
@@ -337,6 +337,8 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 		ret = -EINVAL;
 		goto out_put;
 	}
+	*kind = h.is_group && h.is_group(file) ? KVM_VFIO_KIND_GROUP :
+						 KVM_VFIO_KIND_DEVICE;
 
 	mutex_lock(&kv->lock);
 
@@ -352,8 +354,7 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 	}
 
 	kvf->file = get_file(file);
-	kvf->is_group = h.is_group && h.is_group(file);
-	*kind = kvf->is_group ? KVM_VFIO_KIND_GROUP : KVM_VFIO_KIND_DEVICE;
+	kvf->is_group = *kind == KVM_VFIO_KIND_GROUP;
 	if (kvf->is_group) {
 		list_add_tail(&kvf->group_node, &kv->groups);
 	} else {

@@ -70,14 +70,20 @@ static int set_require_kvm(bool on)
 	return ret;
 }
 
-FIXTURE(driver) {
-	int kvm_fd, iommufd;
-	struct vm a, b;
+/* The VFIO side of a case. */
+struct vside {
+	int iommufd;
 	char path[300];
 	/* group path: the group in a container; cdev path: the cdev file */
 	struct group_chain c;
 	int vfile;	/* the file given to ADD/DEL */
 	int device;	/* the open device, or -1 */
+};
+
+FIXTURE(driver) {
+	int kvm_fd;
+	struct vm a, b;
+	struct vside v;
 };
 
 FIXTURE_VARIANT(driver) {
@@ -88,7 +94,7 @@ FIXTURE_VARIANT_ADD(driver, group) { .cdev = false };
 FIXTURE_VARIANT_ADD(driver, cdev) { .cdev = true };
 
 /* Open the VFIO file the cases ADD: the group (in a container) or a cdev. */
-static int vfile_open(FIXTURE_DATA(driver) *self, bool cdev)
+static int vfile_open(struct vside *self, bool cdev)
 {
 	int ret;
 
@@ -102,7 +108,7 @@ static int vfile_open(FIXTURE_DATA(driver) *self, bool cdev)
 	return ret;
 }
 
-static void vfile_close(FIXTURE_DATA(driver) *self, bool cdev)
+static void vfile_close(struct vside *self, bool cdev)
 {
 	if (self->device >= 0 && self->device != self->vfile)
 		close(self->device);
@@ -120,13 +126,14 @@ static void vfile_close(FIXTURE_DATA(driver) *self, bool cdev)
  * Open the device: the driver's open_device() runs here.  Group path:
  * VFIO_GROUP_GET_DEVICE_FD; cdev path: VFIO_DEVICE_BIND_IOMMUFD.
  */
-static int dev_open(FIXTURE_DATA(driver) *self, bool cdev)
+static int dev_open(struct vside *self, bool cdev)
 {
 	int fd;
 
 	if (cdev) {
 #ifdef VFIO_DEVICE_BIND_IOMMUFD
 		int ret = cdev_bind(self->vfile, self->iommufd);
+
 		if (!ret)
 			self->device = self->vfile;
 		return ret;
@@ -142,7 +149,7 @@ static int dev_open(FIXTURE_DATA(driver) *self, bool cdev)
 }
 
 /* Close the device and start again with a VFIO file no VM has. */
-static int dev_reopen(FIXTURE_DATA(driver) *self, bool cdev)
+static int dev_reopen(struct vside *self, bool cdev)
 {
 	if (cdev) {
 		vfile_close(self, cdev);
@@ -153,7 +160,7 @@ static int dev_reopen(FIXTURE_DATA(driver) *self, bool cdev)
 	return 0;
 }
 
-static int dev_state(FIXTURE_DATA(driver) *self, struct kvm_vfio_test_state *st)
+static int dev_state(struct vside *self, struct kvm_vfio_test_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->argsz = sizeof(*st);
@@ -165,10 +172,12 @@ FIXTURE_SETUP(driver)
 	const char *path = variant->cdev ? sysdev_cdev_path(TEST_SYSDEV) :
 					   sysdev_group_path(TEST_SYSDEV);
 
-	self->a.vm_fd = self->a.dev_fd = -1;
-	self->b.vm_fd = self->b.dev_fd = -1;
-	self->c.container = self->c.group = self->c.device = -1;
-	self->vfile = self->device = self->iommufd = -1;
+	self->a = (struct vm){ .vm_fd = -1, .dev_fd = -1 };
+	self->b = self->a;
+	self->v.c = (struct group_chain){ -1, -1, -1 };
+	self->v.vfile = -1;
+	self->v.device = -1;
+	self->v.iommufd = -1;
 	self->kvm_fd = open("/dev/kvm", O_RDWR);
 	if (self->kvm_fd < 0)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
@@ -181,40 +190,40 @@ FIXTURE_SETUP(driver)
 	if (variant->cdev)
 		SKIP(return, "built on UAPI headers without VFIO_DEVICE_BIND_IOMMUFD");
 #endif
-	snprintf(self->path, sizeof(self->path), "%s", path);
+	snprintf(self->v.path, sizeof(self->v.path), "%s", path);
 	ASSERT_EQ(0, set_require_kvm(false));
 	ASSERT_EQ(0, vm_open(self->kvm_fd, &self->a));
 	ASSERT_EQ(0, vm_open(self->kvm_fd, &self->b));
 	if (variant->cdev) {
-		self->iommufd = open("/dev/iommu", O_RDWR);
-		ASSERT_LE(0, self->iommufd);
+		self->v.iommufd = open("/dev/iommu", O_RDWR);
+		ASSERT_LE(0, self->v.iommufd);
 	}
-	ASSERT_EQ(0, vfile_open(self, variant->cdev));
+	ASSERT_EQ(0, vfile_open(&self->v, variant->cdev));
 }
 
 FIXTURE_TEARDOWN(driver)
 {
 	set_require_kvm(false);
-	vfile_close(self, variant->cdev);
+	vfile_close(&self->v, variant->cdev);
 	vm_close(&self->a);
 	vm_close(&self->b);
-	if (self->iommufd >= 0)
-		close(self->iommufd);
+	if (self->v.iommufd >= 0)
+		close(self->v.iommufd);
 	if (self->kvm_fd >= 0)
 		close(self->kvm_fd);
 }
 
 /* One step, one line. */
-#define test_cmd_add(vm)	ASSERT_EQ(0, file_add((vm)->dev_fd, self->vfile))
-#define test_cmd_del(vm)	ASSERT_EQ(0, file_del((vm)->dev_fd, self->vfile))
-#define test_cmd_open()		ASSERT_EQ(0, dev_open(self, variant->cdev))
-#define test_err_open(err)	ASSERT_EQ(-(err), dev_open(self, variant->cdev))
-#define test_cmd_reopen()	ASSERT_EQ(0, dev_reopen(self, variant->cdev))
+#define test_cmd_add(vm)	ASSERT_EQ(0, file_add((vm)->dev_fd, self->v.vfile))
+#define test_cmd_del(vm)	ASSERT_EQ(0, file_del((vm)->dev_fd, self->v.vfile))
+#define test_cmd_open()		ASSERT_EQ(0, dev_open(&self->v, variant->cdev))
+#define test_err_open(err)	ASSERT_EQ(-(err), dev_open(&self->v, variant->cdev))
+#define test_cmd_reopen()	ASSERT_EQ(0, dev_reopen(&self->v, variant->cdev))
 /* The VM open_device() was given and the one the device holds now. */
 #define test_check_vm(open, cur) do {					\
 		struct kvm_vfio_test_state st;				\
 									\
-		ASSERT_EQ(0, dev_state(self, &st));			\
+		ASSERT_EQ(0, dev_state(&self->v, &st));			\
 		ASSERT_STREQ(open, st.open_vm);				\
 		ASSERT_STREQ(cur, st.cur_vm);				\
 	} while (0)
@@ -254,7 +263,7 @@ TEST_F(driver, require_kvm_refused_without_add)
 	test_cmd_add(&self->a);
 	test_cmd_open();
 	test_check_vm(self->a.name, self->a.name);
-	ASSERT_EQ(0, dev_state(self, &st));
+	ASSERT_EQ(0, dev_state(&self->v, &st));
 	ASSERT_LE(1, st.refused);
 }
 

@@ -25,6 +25,7 @@
 T=/sys/kernel/tracing
 HOST=/host
 KP=kvm_vfio_qemu
+NO_EVENTS="feature absent: no kvm_vfio trace events in this kernel"
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-240}
 n=0
 failed=0
@@ -65,11 +66,11 @@ if [ ! -x $HOST/usr/bin/qemu-system-x86_64 ]; then
 	for d in proc sys dev tmp run; do
 		[ -d $HOST/$d ] || skip_all "host root has no /$d"
 	done
-	mount -t proc proc $HOST/proc &&
-	mount -t sysfs sysfs $HOST/sys &&
-	mount -t devtmpfs devtmpfs $HOST/dev &&
-	mount -t tmpfs tmpfs $HOST/tmp &&
-	mount -t tmpfs tmpfs $HOST/run ||
+	mount -t proc none $HOST/proc &&
+	mount -t sysfs none $HOST/sys &&
+	mount -t devtmpfs none $HOST/dev &&
+	mount -t tmpfs none $HOST/tmp &&
+	mount -t tmpfs none $HOST/run ||
 		skip_all "cannot mount proc, sys, dev, tmp and run in $HOST"
 fi
 [ -x $HOST/usr/bin/qemu-system-x86_64 ] ||
@@ -90,8 +91,12 @@ trace_start() {
 	echo 1 > $T/tracing_on
 }
 
+# Stop and keep the trace in $TRACE: removing a kprobe event resets the
+# ring buffer.
+TRACE=/tmp/kvm_vfio_qemu.trace
 trace_stop() {
 	echo 0 > $T/tracing_on
+	grep -v '^#' $T/trace > $TRACE
 	echo 0 > $T/events/$KP/enable
 	[ -z "$our_events" ] || echo 0 > $T/events/kvm_vfio/enable
 	echo > $T/kprobe_events
@@ -99,8 +104,7 @@ trace_stop() {
 
 # Line number in the trace of the first line matching the regex $1, or 0.
 first_line() {
-	grep -v '^#' $T/trace | grep -n -m1 -E "$1" | cut -d: -f1 | grep . ||
-		echo 0
+	grep -n -m1 -E "$1" $TRACE | cut -d: -f1 | grep . || echo 0
 }
 
 # qemu_version QEMU: the version of the QEMU binary QEMU (host path).
@@ -127,7 +131,7 @@ run_qemu() {
 	qemu_rc=$?
 	trace_stop
 	sed "s/^/# $name: qemu: /" /tmp/qemu-$name.log | tr -d '\r' | tail -20
-	grep -v '^#' $T/trace | sed "s/^ */# $name: trace: /"
+	sed "s/^ */# $name: trace: /" $TRACE
 	return 0
 }
 
@@ -149,8 +153,8 @@ cases_for() {
 		check ${path}_release_event \
 			[ "$(first_line 'kvm_vfio_release: .* files 1$')" -gt 0 ]
 	else
-		skip ${path}_add_before_open "feature absent: no kvm_vfio trace events in this kernel"
-		skip ${path}_release_event "feature absent: no kvm_vfio trace events in this kernel"
+		skip ${path}_add_before_open "$NO_EVENTS"
+		skip ${path}_release_event "$NO_EVENTS"
 	fi
 }
 
@@ -180,7 +184,8 @@ if ! has_iommufd $qemu_fd; then
 		qemu_fd=
 fi
 if [ -z "$qemu_fd" ]; then
-	why="the host's QEMU $(qemu_version /usr/bin/qemu-system-x86_64) has no -object iommufd and bench/qemu-iommufd.sh found none"
+	why="the host's QEMU $(qemu_version /usr/bin/qemu-system-x86_64)"
+	why="$why has no -object iommufd and bench/qemu-iommufd.sh found none"
 	skip iommufd_qemu_exits_cleanly "$why"
 	skip iommufd_add_before_open "$why"
 	skip iommufd_release_event "$why"

@@ -259,7 +259,7 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 	close(s->vm_fd);
 	ASSERT_EQ(0, group_reopen(self->group_path));
 	after = files_in_use();
-	ASSERT_GT(self->files_before + 64, after)
+	ASSERT_GT(self->files_before + FILE_NR_SLACK, after)
 		TH_LOG("files in use: %ld before, %ld after", self->files_before,
 		       after);
 }

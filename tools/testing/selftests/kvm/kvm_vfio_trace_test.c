@@ -30,6 +30,11 @@
 #define TRACEFS		"/sys/kernel/tracing"
 #define OUR_EVENTS	TRACEFS "/events/kvm_vfio"
 #define KP_GROUP	"kvm_vfio_test"
+/* KVM's count of non-coherent DMA users, as kprobe events. */
+#define KPROBE_REGISTER	"p:" KP_GROUP "/ncoh_register " \
+			"kvm_arch_register_noncoherent_dma\n"
+#define KPROBE_UNREGISTER "p:" KP_GROUP "/ncoh_unregister " \
+			  "kvm_arch_unregister_noncoherent_dma\n"
 #define NO_EVENTS	"feature absent: no kvm_vfio trace events in this kernel"
 
 static int tracefs_write(const char *file, const char *val, bool append)
@@ -130,13 +135,9 @@ static int trace_start(void)
 	tracefs_write("tracing_on", "0", false);
 	tracefs_write("events/" KP_GROUP "/enable", "0", false);
 	tracefs_write("kprobe_events", "", false);
-	ret = tracefs_write("kprobe_events",
-			    "p:" KP_GROUP "/ncoh_register kvm_arch_register_noncoherent_dma\n",
-			    true);
+	ret = tracefs_write("kprobe_events", KPROBE_REGISTER, true);
 	if (!ret)
-		ret = tracefs_write("kprobe_events",
-				    "p:" KP_GROUP "/ncoh_unregister kvm_arch_unregister_noncoherent_dma\n",
-				    true);
+		ret = tracefs_write("kprobe_events", KPROBE_UNREGISTER, true);
 	if (!ret)
 		ret = tracefs_write("events/" KP_GROUP "/enable", "1", false);
 	if (!ret && have_our_events())
@@ -208,13 +209,16 @@ FIXTURE_TEARDOWN(coherency)
  * and, where it exists, by the device's own event.
  */
 #define test_check_ncoh(reg, unreg) do {				\
-		ASSERT_EQ(reg, trace_count("ncoh_register:", ")")); \
-		ASSERT_EQ(unreg, trace_count("ncoh_unregister:", ")")); \
+		int _reg = (reg), _unreg = (unreg);			\
+									\
+		ASSERT_EQ(_reg, trace_count("ncoh_register:", ")"));	\
+		ASSERT_EQ(_unreg, trace_count("ncoh_unregister:", ")")); \
 		if (have_our_events()) {				\
-			ASSERT_EQ(reg, trace_count("kvm_vfio_noncoherent:", \
-						   " register"));	\
-			ASSERT_EQ(unreg, trace_count("kvm_vfio_noncoherent:", \
-						     " unregister"));	\
+			ASSERT_EQ(_reg, trace_count("kvm_vfio_noncoherent:", \
+						    " register"));	\
+			ASSERT_EQ(_unreg,				\
+				  trace_count("kvm_vfio_noncoherent:",	\
+					      " unregister"));		\
 		}							\
 	} while (0)
 #define test_cmd_add(fd)	ASSERT_EQ(0, file_add(self->dev_fd, fd))
@@ -368,12 +372,13 @@ FIXTURE_TEARDOWN(events)
 
 /* The trace has @event with "fd <fd> kind <kind> ret <ret>". */
 #define test_check_event(event, fd, kind, ret) do {			\
+		const char *_ev = (event);				\
 		char want[96];						\
 									\
 		snprintf(want, sizeof(want), " fd %d kind %s ret %d",	\
 			 fd, kind, ret);				\
-		ASSERT_TRUE(trace_has(event ":", want))			\
-			TH_LOG("no '%s:...%s' in the trace", event, want); \
+		ASSERT_TRUE(trace_has(_ev, want))			\
+			TH_LOG("no '%s...%s' in the trace", _ev, want);	\
 	} while (0)
 
 /* A device file: ADD, ADD again, DEL, DEL again. */
@@ -386,10 +391,10 @@ TEST_F(events, device_file_add_del)
 	ASSERT_EQ(-EEXIST, file_add(self->dev_fd, d));
 	ASSERT_EQ(0, file_del(self->dev_fd, d));
 	ASSERT_EQ(-ENOENT, file_del(self->dev_fd, d));
-	test_check_event("kvm_vfio_file_add", d, "device", 0);
-	test_check_event("kvm_vfio_file_add", d, "device", -EEXIST);
-	test_check_event("kvm_vfio_file_del", d, "device", 0);
-	test_check_event("kvm_vfio_file_del", d, "none", -ENOENT);
+	test_check_event("kvm_vfio_file_add:", d, "device", 0);
+	test_check_event("kvm_vfio_file_add:", d, "device", -EEXIST);
+	test_check_event("kvm_vfio_file_del:", d, "device", 0);
+	test_check_event("kvm_vfio_file_del:", d, "none", -ENOENT);
 	close(d);
 }
 
@@ -405,10 +410,10 @@ TEST_F(events, group_and_bad_files)
 	ASSERT_EQ(-EINVAL, file_add(self->dev_fd, e));
 	ASSERT_EQ(-EBADF, file_add(self->dev_fd, 4321));
 	ASSERT_EQ(-EBADF, file_del(self->dev_fd, -1));
-	test_check_event("kvm_vfio_file_add", g, "group", 0);
-	test_check_event("kvm_vfio_file_add", e, "none", -EINVAL);
-	test_check_event("kvm_vfio_file_add", 4321, "none", -EBADF);
-	test_check_event("kvm_vfio_file_del", -1, "none", -EBADF);
+	test_check_event("kvm_vfio_file_add:", g, "group", 0);
+	test_check_event("kvm_vfio_file_add:", e, "none", -EINVAL);
+	test_check_event("kvm_vfio_file_add:", 4321, "none", -EBADF);
+	test_check_event("kvm_vfio_file_del:", -1, "none", -EBADF);
 	close(e);
 	close(g);
 }

@@ -296,6 +296,13 @@ static inline int cdev_bind(int device, int iommufd)
 
 #endif
 
+/*
+ * Files in use, from /proc/sys/fs/file-nr: a per-CPU counter read without
+ * summing, off by up to 32 per CPU at each reading.  Compare two readings
+ * with FILE_NR_SLACK of margin.
+ */
+#define FILE_NR_SLACK	256
+
 static inline long files_in_use(void)
 {
 	long used = -1;
