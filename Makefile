@@ -3,6 +3,7 @@
 # kvm-vfio: the front door.  See README.md.
 #
 #   make check              build stock and our kernel, boot both, run all tests
+#   make bench              ADD/DEL/teardown cost, ours against stock (non-debug)
 #   make demo               a narrated scenario in our kernel with a real VFIO device
 #   make shell              our kernel with an interactive shell
 #   make run-guest PROG=p   run program p in the test guest, return its status
@@ -20,19 +21,22 @@ BENCH := bench
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all check demo shell run-guest lint kernel deps clean-cache help \
+.PHONY: all check bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean
 
 all: help
 
 help:
-	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
 
 check:
 	@$(BENCH)/check.sh
+
+bench:
+	@$(BENCH)/perf.sh
 
 kernel: deps
 	@$(BENCH)/kernel.sh build stock

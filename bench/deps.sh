@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils kmod rsync
 	ccache sparse python3 python3-docutils perl
-	qemu-system-x86 busybox-static
+	qemu-system-x86 busybox-static gnuplot-nox
 	linux-source-6.12
 )
 

@@ -68,6 +68,8 @@ for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
 		install -m 755 "$src" "$TESTS/kselftests/$(basename "$src")"
 done
 build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c" "$UTIL"
+build_prog "$TESTS/kvm_vfio_bench" \
+	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_bench.c" "$UTIL"
 build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c" "$UTIL"
 
 # The image of VARIANT: busybox, /init, the tests and that kernel's

@@ -9,7 +9,9 @@
 # VARIANT is "stock" (the pristine tree), "ours" (a hard-linked copy of it
 # with our patches applied and our files overlaid) or "module" (our tree
 # configured without the built-in device, plus kvm-vfio.ko built out of
-# tree from the same sources).  Each variant has its own output folder (O=).
+# tree from the same sources): the debug kernels of the tests.
+# "stock-nodebug" and "ours-nodebug" are their twins without the debugging
+# options, for the benchmark.  Each variant has its own output folder (O=).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -98,9 +100,9 @@ prepare_ours() {
 
 variant_tree() {
 	case "$1" in
-	stock) echo "$PRISTINE" ;;
-	ours | module) echo "$SRC_ROOT/ours" ;;
-	*) die "unknown kernel variant '$1' (expected stock, ours or module)" ;;
+	stock | stock-nodebug) echo "$PRISTINE" ;;
+	ours | module | ours-nodebug) echo "$SRC_ROOT/ours" ;;
+	*) die "unknown kernel variant '$1' (expected stock, ours, module, stock-nodebug or ours-nodebug)" ;;
 	esac
 }
 
@@ -109,6 +111,10 @@ variant_tree() {
 configure() {
 	local variant=$1 tree=$2 out=$3 frags stamp log
 	frags=("$BENCH_DIR/config/base.config")
+	case "$variant" in
+	*-nodebug) ;;
+	*) frags+=("$BENCH_DIR/config/debug.config") ;;
+	esac
 	case "$variant" in
 	ours) frags+=("$BENCH_DIR/config/ours.config") ;;
 	module) frags+=("$BENCH_DIR/config/module.config") ;;
@@ -137,8 +143,8 @@ configure() {
 build() {
 	local variant=$1 tree out log t0
 	unpack_pristine
-	[ "$variant" = stock ] || prepare_ours
 	tree=$(variant_tree "$variant")
+	[ "$tree" = "$PRISTINE" ] || prepare_ours
 	out="$BUILD_ROOT/$variant"
 	mkdir -p "$out"
 	need_space "$KVM_VFIO_CACHE" 2048
@@ -197,9 +203,12 @@ build_test_driver() {
 
 case "${1:-}" in
 src) unpack_pristine ;;
-build) build "${2:?usage: kernel.sh build stock|ours|module}" ;;
-tree) unpack_pristine; [ "${2:-}" = stock ] || prepare_ours; variant_tree "${2:-ours}" ;;
+build) build "${2:?usage: kernel.sh build stock|ours|module|stock-nodebug|ours-nodebug}" ;;
+tree)
+	unpack_pristine
+	[ "$(variant_tree "${2:-ours}")" = "$PRISTINE" ] || prepare_ours
+	variant_tree "${2:-ours}" ;;
 out) echo "$BUILD_ROOT/${2:?}" ;;
 version) echo "$KVER" ;;
-*) die "usage: kernel.sh src | build stock|ours|module | tree VARIANT | out VARIANT | version" ;;
+*) die "usage: kernel.sh src | build VARIANT | tree VARIANT | out VARIANT | version (VARIANT: stock, ours, module, stock-nodebug, ours-nodebug)" ;;
 esac

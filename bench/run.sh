@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run.sh VARIANT MODE: boot VARIANT's kernel under QEMU (TCG, -cpu max, so
-# KVM works inside) and run MODE in the guest: check, demo, shell or run.
+# KVM works inside) and run MODE in the guest: check, bench, demo, shell or
+# run.
 # The console log is kept in a file whose path is printed.  Exit status:
 # 0 when the guest reported "done", 1 otherwise (crash, hang, no verdict).
 set -euo pipefail
