@@ -36,6 +36,32 @@
 #endif
 
 /**
+ * struct kvm_vfio_hooks - VFIO entry points used by the device
+ * @is_valid:		vfio_file_is_valid()
+ * @set_kvm:		vfio_file_set_kvm()
+ * @enforced_coherent:	vfio_file_enforced_coherent()
+ * @is_group:		vfio_file_is_group(), NULL without CONFIG_VFIO_GROUP
+ * @iommu_group:	vfio_file_iommu_group() (sPAPR only)
+ *
+ * The device never depends on vfio.ko at link time.  When VFIO is built
+ * into the kernel the entry points are simply its functions.  When VFIO is
+ * a module they are resolved with symbol_get() by the operation that finds
+ * the device tracking nothing, and kept while it tracks files: a tracked
+ * file pins vfio.ko anyway (its f_op owner), so keeping them changes
+ * nothing about unloading, and ADD and DEL with files tracked resolve
+ * nothing (each symbol_get() and symbol_put() searches the symbol tables).
+ */
+struct kvm_vfio_hooks {
+	bool (*is_valid)(struct file *file);
+	void (*set_kvm)(struct file *file, struct kvm *kvm);
+	bool (*enforced_coherent)(struct file *file);
+	bool (*is_group)(struct file *file);
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+	struct iommu_group *(*iommu_group)(struct file *file);
+#endif
+};
+
+/**
  * struct kvm_vfio_file - one VFIO file tracked by a kvm-vfio device
  * @node:	  entry in &kvm_vfio.files, ordered by @file
  * @group_node:	  entry in &kvm_vfio.groups (group files only)
@@ -68,6 +94,8 @@ struct kvm_vfio_file {
  * @nr_files:	number of entries in @files
  * @nr_noncoherent_devs: device files in @files with @noncoherent set
  * @noncoherent: the VM is registered for non-coherent DMA
+ * @hooks:	VFIO entry points; held while @nr_files is not zero, and by
+ *		the operation in progress (kvm_vfio_hold())
  */
 struct kvm_vfio {
 	struct mutex lock;	/* protects this struct, see above */
@@ -76,35 +104,14 @@ struct kvm_vfio {
 	unsigned long nr_files;
 	unsigned long nr_noncoherent_devs;
 	bool noncoherent;
-};
-
-/**
- * struct kvm_vfio_hooks - VFIO entry points pinned for one operation
- * @is_valid:		vfio_file_is_valid()
- * @set_kvm:		vfio_file_set_kvm()
- * @enforced_coherent:	vfio_file_enforced_coherent()
- * @is_group:		vfio_file_is_group(), NULL without CONFIG_VFIO_GROUP
- * @iommu_group:	vfio_file_iommu_group() (sPAPR only)
- *
- * The device never depends on vfio.ko at link time: each operation resolves
- * the entry points once with symbol_get() and drops them at its end, however
- * many files it touches.  A tracked file pins vfio.ko (its f_op owner), so
- * the lookup cannot fail while files are tracked.
- */
-struct kvm_vfio_hooks {
-	bool (*is_valid)(struct file *file);
-	void (*set_kvm)(struct file *file, struct kvm *kvm);
-	bool (*enforced_coherent)(struct file *file);
-	bool (*is_group)(struct file *file);
-#ifdef CONFIG_SPAPR_TCE_IOMMU
-	struct iommu_group *(*iommu_group)(struct file *file);
-#endif
+	struct kvm_vfio_hooks hooks;
 };
 
 static void kvm_vfio_hooks_put(struct kvm_vfio_hooks *h)
 {
 	KUNIT_STATIC_STUB_REDIRECT(kvm_vfio_hooks_put, h);
 
+#if !IS_BUILTIN(CONFIG_VFIO)
 	if (h->is_valid)
 		symbol_put(vfio_file_is_valid);
 	if (h->set_kvm)
@@ -119,6 +126,7 @@ static void kvm_vfio_hooks_put(struct kvm_vfio_hooks *h)
 	if (h->iommu_group)
 		symbol_put(vfio_file_iommu_group);
 #endif
+#endif /* !IS_BUILTIN(CONFIG_VFIO) */
 	memset(h, 0, sizeof(*h));
 }
 
@@ -128,6 +136,18 @@ static bool kvm_vfio_hooks_get(struct kvm_vfio_hooks *h)
 	KUNIT_STATIC_STUB_REDIRECT(kvm_vfio_hooks_get, h);
 
 	memset(h, 0, sizeof(*h));
+#if IS_BUILTIN(CONFIG_VFIO)
+	h->is_valid = vfio_file_is_valid;
+	h->set_kvm = vfio_file_set_kvm;
+	h->enforced_coherent = vfio_file_enforced_coherent;
+#if IS_ENABLED(CONFIG_VFIO_GROUP)
+	h->is_group = vfio_file_is_group;
+#endif
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+	h->iommu_group = vfio_file_iommu_group;
+#endif
+	return true;
+#else
 	h->is_valid = symbol_get(vfio_file_is_valid);
 	h->set_kvm = symbol_get(vfio_file_set_kvm);
 	h->enforced_coherent = symbol_get(vfio_file_enforced_coherent);
@@ -146,6 +166,28 @@ fail:
 #endif
 	kvm_vfio_hooks_put(h);
 	return false;
+#endif /* IS_BUILTIN(CONFIG_VFIO) */
+}
+
+/*
+ * Make kv->hooks usable for one operation: already held if files are
+ * tracked, resolved now otherwise.  Returns false when VFIO is not loaded.
+ * Pair with kvm_vfio_unhold() before dropping kv->lock.
+ */
+static bool kvm_vfio_hold(struct kvm_vfio *kv)
+{
+	lockdep_assert_held(&kv->lock);
+
+	return kv->nr_files || kvm_vfio_hooks_get(&kv->hooks);
+}
+
+/* End of an operation: keep kv->hooks only while files are tracked. */
+static void kvm_vfio_unhold(struct kvm_vfio *kv)
+{
+	lockdep_assert_held(&kv->lock);
+
+	if (!kv->nr_files)
+		kvm_vfio_hooks_put(&kv->hooks);
 }
 
 /*
@@ -241,10 +283,10 @@ static void kvm_vfio_insert(struct kvm_vfio *kv, struct kvm_vfio_file *kvf)
  * device files (the cdev path) and with any non-coherent group, and
  * O(groups) only when every tracked group is coherent.
  */
-static void kvm_vfio_update_coherency(struct kvm_device *dev,
-				      struct kvm_vfio_hooks *h)
+static void kvm_vfio_update_coherency(struct kvm_device *dev)
 {
 	struct kvm_vfio *kv = dev->private;
+	struct kvm_vfio_hooks *h = &kv->hooks;
 	bool noncoherent = kv->nr_noncoherent_devs > 0;
 	struct kvm_vfio_file *kvf;
 
@@ -292,20 +334,19 @@ static void kvm_vfio_spapr_detach(struct kvm *kvm, struct kvm_vfio_file *kvf)
 #endif
 
 /* Give @kvf's file back to VFIO without a kvm, drop it and free @kvf. */
-static void kvm_vfio_drop(struct kvm_device *dev, struct kvm_vfio_hooks *h,
-			  struct kvm_vfio_file *kvf)
+static void kvm_vfio_drop(struct kvm_device *dev, struct kvm_vfio_file *kvf)
 {
+	struct kvm_vfio *kv = dev->private;
+
 	kvm_vfio_end_assignment(dev->kvm);
 	kvm_vfio_spapr_detach(dev->kvm, kvf);
-	if (h->set_kvm)
-		h->set_kvm(kvf->file, NULL);
+	kv->hooks.set_kvm(kvf->file, NULL);
 	fput(kvf->file);
 	kfree(kvf);
 }
 
 /* Untrack @kvf, then drop it. */
-static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_hooks *h,
-			    struct kvm_vfio_file *kvf)
+static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_file *kvf)
 {
 	struct kvm_vfio *kv = dev->private;
 
@@ -317,7 +358,7 @@ static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_hooks *h,
 		list_del(&kvf->group_node);
 	else if (kvf->noncoherent)
 		kv->nr_noncoherent_devs--;
-	kvm_vfio_drop(dev, h, kvf);
+	kvm_vfio_drop(dev, kvf);
 }
 
 /* @kind: set to the KVM_VFIO_KIND_* of @file, for the trace event */
@@ -325,32 +366,34 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 			     int *kind)
 {
 	struct kvm_vfio *kv = dev->private;
+	struct kvm_vfio_hooks *h = &kv->hooks;
 	struct kvm_vfio_file *kvf;
-	struct kvm_vfio_hooks h;
 	int ret = 0;
-
-	/* Without VFIO loaded no file can be a VFIO file. */
-	if (!kvm_vfio_hooks_get(&h))
-		return -EINVAL;
-
-	if (!h.is_valid(file)) {
-		ret = -EINVAL;
-		goto out_put;
-	}
-	*kind = h.is_group && h.is_group(file) ? KVM_VFIO_KIND_GROUP :
-						 KVM_VFIO_KIND_DEVICE;
 
 	mutex_lock(&kv->lock);
 
+	/* Without VFIO loaded no file can be a VFIO file. */
+	if (!kvm_vfio_hold(kv)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	if (!h->is_valid(file)) {
+		ret = -EINVAL;
+		goto out_unhold;
+	}
+	*kind = h->is_group && h->is_group(file) ? KVM_VFIO_KIND_GROUP :
+						   KVM_VFIO_KIND_DEVICE;
+
 	if (kvm_vfio_find(kv, file)) {
 		ret = -EEXIST;
-		goto out_unlock;
+		goto out_unhold;
 	}
 
 	kvf = kvm_vfio_zalloc(sizeof(*kvf));
 	if (!kvf) {
 		ret = -ENOMEM;
-		goto out_unlock;
+		goto out_unhold;
 	}
 
 	kvf->file = get_file(file);
@@ -358,20 +401,20 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 	if (kvf->is_group) {
 		list_add_tail(&kvf->group_node, &kv->groups);
 	} else {
-		kvf->noncoherent = !h.enforced_coherent(file);
+		kvf->noncoherent = !h->enforced_coherent(file);
 		if (kvf->noncoherent)
 			kv->nr_noncoherent_devs++;
 	}
 	kvm_vfio_insert(kv, kvf);
 
 	kvm_vfio_start_assignment(dev->kvm);
-	h.set_kvm(file, dev->kvm);
-	kvm_vfio_update_coherency(dev, &h);
+	h->set_kvm(file, dev->kvm);
+	kvm_vfio_update_coherency(dev);
 
+out_unhold:
+	kvm_vfio_unhold(kv);
 out_unlock:
 	mutex_unlock(&kv->lock);
-out_put:
-	kvm_vfio_hooks_put(&h);
 	return ret;
 }
 
@@ -381,27 +424,27 @@ static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file,
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf;
-	struct kvm_vfio_hooks h;
 	int ret = -ENOENT;
 
-	/* Files pin vfio.ko, so without it nothing can be tracked. */
-	if (!kvm_vfio_hooks_get(&h))
-		return -ENOENT;
-
 	mutex_lock(&kv->lock);
+
+	/* Files pin vfio.ko, so without it nothing can be tracked. */
+	if (!kvm_vfio_hold(kv))
+		goto out_unlock;
 
 	kvf = kvm_vfio_find(kv, file);
 	if (kvf) {
 		*kind = kvf->is_group ? KVM_VFIO_KIND_GROUP :
 					KVM_VFIO_KIND_DEVICE;
-		kvm_vfio_forget(dev, &h, kvf);
+		kvm_vfio_forget(dev, kvf);
 		ret = 0;
 	}
 	/* Even on ENOENT, as upstream: a group's answer may have changed. */
-	kvm_vfio_update_coherency(dev, &h);
+	kvm_vfio_update_coherency(dev);
 
+	kvm_vfio_unhold(kv);
+out_unlock:
 	mutex_unlock(&kv->lock);
-	kvm_vfio_hooks_put(&h);
 	return ret;
 }
 
@@ -439,35 +482,33 @@ static int kvm_vfio_spapr_attach(struct kvm_device *dev, struct file *file,
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf;
-	struct kvm_vfio_hooks h;
-	int ret;
-
-	if (!kvm_vfio_hooks_get(&h))
-		return -ENOENT;
+	int ret = -ENOENT;
 
 	mutex_lock(&kv->lock);
 
-	kvf = kvm_vfio_find(kv, file);
-	if (!kvf) {
-		ret = -ENOENT;
+	if (!kvm_vfio_hold(kv))
 		goto out_unlock;
-	}
+
+	kvf = kvm_vfio_find(kv, file);
+	if (!kvf)
+		goto out_unhold;
 
 	/* Taken once; dropped by DEL or release. */
 	if (!kvf->iommu_group) {
-		kvf->iommu_group = h.iommu_group(file);
+		kvf->iommu_group = kv->hooks.iommu_group(file);
 		if (!kvf->iommu_group) {
 			ret = -EIO;	/* not a group, e.g. a device cdev */
-			goto out_unlock;
+			goto out_unhold;
 		}
 	}
 
 	ret = kvm_spapr_tce_attach_iommu_group(dev->kvm, tablefd,
 					       kvf->iommu_group);
 
+out_unhold:
+	kvm_vfio_unhold(kv);
 out_unlock:
 	mutex_unlock(&kv->lock);
-	kvm_vfio_hooks_put(&h);
 	return ret;
 }
 
@@ -554,11 +595,8 @@ static void kvm_vfio_release(struct kvm_device *dev)
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf, *next;
-	struct kvm_vfio_hooks h;
 
-	/* Fails only if nothing is tracked (tracked files pin vfio.ko). */
-	kvm_vfio_hooks_get(&h);
-
+	/* kv->hooks are held if anything is tracked. */
 	mutex_lock(&kv->lock);
 	trace_kvm_vfio_release(dev->kvm, kv->nr_files);
 	/*
@@ -567,15 +605,15 @@ static void kvm_vfio_release(struct kvm_device *dev)
 	 * counters are reset as a whole afterwards.
 	 */
 	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
-		kvm_vfio_drop(dev, &h, kvf);
+		kvm_vfio_drop(dev, kvf);
 	kv->files = RB_ROOT;
 	INIT_LIST_HEAD(&kv->groups);
 	kv->nr_files = 0;
 	kv->nr_noncoherent_devs = 0;
-	kvm_vfio_update_coherency(dev, &h);
+	kvm_vfio_update_coherency(dev);
+	kvm_vfio_unhold(kv);
 	mutex_unlock(&kv->lock);
 
-	kvm_vfio_hooks_put(&h);
 	mutex_destroy(&kv->lock);
 	kfree(kv);
 	kfree(dev);	/* allocated by KVM; .release owns it */

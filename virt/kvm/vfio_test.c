@@ -31,7 +31,7 @@ struct kvm_vfio_test {
 	struct kvm_device *dev;
 	bool vfio_absent;
 	bool fail_alloc;
-	atomic_t hooks_get, hooks_put;	/* taken outside the device lock */
+	atomic_t hooks_get, hooks_put;	/* kvm_vfio_hooks_get/put calls */
 	int set_kvm, set_kvm_null;
 	int coherent_queries;
 	int registered, unregistered;
@@ -571,20 +571,37 @@ static void kvm_vfio_test_coherency_group_front(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->coherent_queries - before, 1);
 }
 
-/* VFIO entry points are resolved once per operation, not per file. */
-static void kvm_vfio_test_hooks_once(struct kunit *test)
+/*
+ * VFIO entry points are resolved by the operation that finds nothing
+ * tracked and kept while files are tracked: one get and one put per
+ * stretch of time with files, however many operations and files.
+ */
+static void kvm_vfio_test_hooks_held(struct kunit *test)
 {
 	struct kvm_vfio_test *t = test->priv;
+	struct file *f = kt_dev_file(test, false);
+	struct file *other = kt_file_fops(test, false, false,
+					  &kvm_vfio_other_fops);
 	int i;
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, f), 0);
+	KUNIT_ASSERT_EQ(test, kt_del(t, f), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 1);
+	KUNIT_ASSERT_EQ(test, kt_add(t, other), -EINVAL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 2);
 
 	for (i = 0; i < 16; i++)
 		KUNIT_ASSERT_EQ(test, kt_add(t, kt_dev_file(test, i & 1)), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 16);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 16);
+	KUNIT_ASSERT_EQ(test, kt_add(t, f), 0);
+	KUNIT_ASSERT_EQ(test, kt_del(t, f), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 3);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 2);
 	kt_release(t);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 17);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 17);
-	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 16);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get), 3);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_put), 3);
+	KUNIT_EXPECT_EQ(test, t->set_kvm_null, 18);
 }
 
 /* K2: start/end assignment balance through ADD, failed ADD and DEL. */
@@ -923,7 +940,7 @@ static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_coherency_group_changes),
 	KUNIT_CASE(kvm_vfio_test_coherency_cost),
 	KUNIT_CASE(kvm_vfio_test_coherency_group_front),
-	KUNIT_CASE(kvm_vfio_test_hooks_once),
+	KUNIT_CASE(kvm_vfio_test_hooks_held),
 	KUNIT_CASE(kvm_vfio_test_assignment_balance),
 	KUNIT_CASE(kvm_vfio_test_release_many),
 	KUNIT_CASE(kvm_vfio_test_release_empty),
