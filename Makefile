@@ -3,6 +3,8 @@
 # kvm-vfio: the front door.  See README.md.
 #
 #   make check              build stock and our kernel, boot both, run all tests
+#   make check-ppc64        only the pseries (sPAPR TCE) kernels and tests;
+#                           PPC64_VARIANTS="stockfix-ppc64" checks our upstream fixes
 #   make bench              ADD/DEL/teardown cost, ours against stock (non-debug)
 #   make demo               a narrated scenario in our kernel with a real VFIO device
 #   make shell              our kernel with an interactive shell
@@ -21,19 +23,22 @@ BENCH := bench
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all check bench demo shell run-guest lint kernel deps clean-cache help \
+.PHONY: all check check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean
 
 all: help
 
 help:
-	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
 
 check:
 	@$(BENCH)/check.sh
+
+check-ppc64:
+	@$(BENCH)/ppc64.sh $(PPC64_VARIANTS)
 
 bench:
 	@$(BENCH)/perf.sh
@@ -42,6 +47,8 @@ kernel: deps
 	@$(BENCH)/kernel.sh build stock
 	@$(BENCH)/kernel.sh build ours
 	@$(BENCH)/kernel.sh build module
+	@$(BENCH)/kernel.sh build stock-ppc64
+	@$(BENCH)/kernel.sh build ours-ppc64
 
 # The module: the same virt/kvm/vfio.c, Kbuild in this folder.
 module:
@@ -70,6 +77,7 @@ run-guest: deps
 lint: deps
 	@$(BENCH)/kernel.sh build ours
 	@$(BENCH)/kernel.sh build module
+	@$(BENCH)/kernel.sh build ours-ppc64
 	@$(BENCH)/lint.sh $${KVM_VFIO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kvm-vfio}/logs/static-checks.log
 
 clean-cache:

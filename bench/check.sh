@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh: everything 'make check' does, in order.  Builds the stock
-# kernel, ours and the module-mode one, boots each and runs every suite,
+# kernel, ours and the module-mode one (x86_64), and stock and ours for
+# pseries (ppc64le, the sPAPR TCE path), boots each and runs every suite,
 # runs the static checks, and ends with one line
 # "N passed, N failed, N skipped".
 set -euo pipefail
@@ -12,7 +13,8 @@ t0=$SECONDS
 quiet_fail "$BENCH_DIR/deps.sh"
 need_space "$KVM_VFIO_CACHE" 6144
 VARIANTS=(stock ours module)
-for v in "${VARIANTS[@]}"; do
+PPC64_VARIANTS=(stock-ppc64 ours-ppc64)
+for v in "${VARIANTS[@]}" "${PPC64_VARIANTS[@]}"; do
 	quiet_fail "$BENCH_DIR/kernel.sh" build "$v"
 done
 
@@ -28,10 +30,20 @@ for v in "${VARIANTS[@]}"; do
 		"$BENCH_DIR/run.sh" "$v" check || true
 	logs+=("$KLINE-$v=$BENCH_LOGDIR/guest-$KLINE-$v-check.log")
 done
+for v in "${PPC64_VARIANTS[@]}"; do
+	# The stock kernel WARNs in the sPAPR path (a known upstream bug that
+	# our test reproduces): reported from the log, not fatal, there.
+	pow=1
+	[ "$v" != stock-ppc64 ] || pow=0
+	GUEST_PANIC_ON_WARN=$pow GUEST_TIMEOUT=${GUEST_TIMEOUT:-600} \
+		"$BENCH_DIR/run.sh" "$v" check || true
+	logs+=("$KLINE-$v=$BENCH_LOGDIR/guest-$KLINE-$v-check.log")
+done
 
 "$BENCH_DIR/lint.sh" "$BENCH_LOGDIR/static-checks.log" || true
 logs+=("static-checks=$BENCH_LOGDIR/static-checks.log")
 
 step "summary (linux $("$BENCH_DIR/kernel.sh" version), $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" "${logs[@]}" \
-	--compare "$KLINE-stock,$KLINE-ours" --compare "$KLINE-ours,$KLINE-module"
+	--compare "$KLINE-stock,$KLINE-ours" --compare "$KLINE-ours,$KLINE-module" \
+	--compare "$KLINE-stock-ppc64,$KLINE-ours-ppc64"

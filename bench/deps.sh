@@ -10,6 +10,7 @@ PKGS=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils kmod rsync
 	ccache sparse python3 python3-docutils perl
 	qemu-system-x86 busybox-static gnuplot-nox
+	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross qemu-system-ppc
 	linux-source-6.12
 )
 

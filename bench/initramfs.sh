@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # initramfs.sh VARIANT: build the static test programs (once for all
-# kernels) and pack the initramfs of VARIANT's kernel: busybox, /init, the
-# tests, and that kernel's mdev.ko and mtty.ko.  Prints the image's path.
+# kernels of an architecture) and pack the initramfs of VARIANT's kernel:
+# busybox, /init, the tests, and that kernel's mdev.ko and mtty.ko; for the
+# ppc64 kernels, a static /init and the ppc64 tests.  Prints the image's
+# path.
 #
 # Extra program for 'make run-guest': RUN_PROG=path (a static binary or a
 # script busybox can run) is packed as /tests/run-guest/prog.
@@ -13,7 +15,12 @@ set -euo pipefail
 variant=${1:?usage: initramfs.sh VARIANT}
 PRISTINE=$("$BENCH_DIR/kernel.sh" tree stock)
 OUT=$("$BENCH_DIR/kernel.sh" out "$variant")
-GUEST="$KVM_VFIO_CACHE/guest/$KLINE"
+case "$variant" in
+*-ppc64) KARCH=powerpc CC=powerpc64le-linux-gnu-gcc GUEST_TAG=-ppc64 ;;
+*) KARCH=x86_64 CC=gcc GUEST_TAG= ;;
+esac
+command -v "$CC" >/dev/null || die "$CC not found; run bench/deps.sh as root"
+GUEST="$KVM_VFIO_CACHE/guest/$KLINE$GUEST_TAG"
 HDRS="$GUEST/headers"
 TESTS="$GUEST/tests"
 mkdir -p "$GUEST" "$TESTS/kselftests"
@@ -21,9 +28,9 @@ mkdir -p "$GUEST" "$TESTS/kselftests"
 # UAPI headers of the kernel line, for the test programs (Debian 12's own
 # are 6.1 and lack the VFIO cdev and iommufd calls).
 if [ ! -f "$HDRS/.done" ] || [ "$(cat "$HDRS/.done")" != "$PRISTINE" ]; then
-	step "guest: installing linux $KLINE UAPI headers"
+	step "guest: installing linux $KLINE UAPI headers ($KARCH)"
 	rm -rf "$HDRS"
-	make -s -C "$PRISTINE" O="$GUEST/hdr-build" ARCH=x86_64 \
+	make -s -C "$PRISTINE" O="$GUEST/hdr-build" ARCH=$KARCH \
 		INSTALL_HDR_PATH="$HDRS" headers_install \
 		>"$BENCH_LOGDIR/headers.log" 2>&1 ||
 		die "headers_install failed; see $BENCH_LOGDIR/headers.log"
@@ -45,8 +52,8 @@ build_prog() {
 		return 0
 	fi
 	log="$BENCH_LOGDIR/cc-$(basename "$out").log"
-	step "guest: compiling $(basename "$out")"
-	gcc "${CFLAGS[@]}" -o "$out" "$src" >"$log" 2>&1 || {
+	step "guest: compiling $(basename "$out")${GUEST_TAG:+ ($KARCH)}"
+	"$CC" "${CFLAGS[@]}" -o "$out" "$src" >"$log" 2>&1 || {
 		sed 's/^/    /' "$log" | head -20 >&2
 		die "compiling $src failed; see $log"
 	}
@@ -57,10 +64,36 @@ build_prog() {
 }
 
 UTIL="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_util.h"
+TRACEFS_H="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_tracefs.h"
 DRV_H="$SRC_DIR/virt/kvm/vfio/test_driver.h"
+img="$GUEST/initramfs-$variant.cpio"
+
+# pack STAGE: the image of VARIANT, whose path is printed.
+pack() {
+	(cd "$1" && find . | sort | cpio -o -H newc --quiet) >"$img"
+	echo "$img"
+}
+
+# ppc64: a static /init runs the tests; the kernel has no modules.
+if [ -n "$GUEST_TAG" ]; then
+	build_prog "$GUEST/init" "$BENCH_DIR/guest/ppc64_init.c"
+	for src in "$SRC_DIR"/tools/testing/selftests/kvm/powerpc/kvm_vfio*_test.c; do
+		build_prog "$TESTS/$(basename "$src" .c)" "$src" "$UTIL" "$TRACEFS_H"
+	done
+	stage="$GUEST/stage-$variant"
+	rm -rf "$stage"
+	mkdir -p "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" \
+		"$stage/tests"
+	cp "$GUEST/init" "$stage/init"
+	cp "$TESTS"/kvm_vfio* "$stage/tests/"
+	pack "$stage"
+	exit 0
+fi
+
 build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
-	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL" "$DRV_H"
+	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL" \
+		"$DRV_H" "$TRACEFS_H"
 done
 # Shell tests run as they are.
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
@@ -101,6 +134,4 @@ if [ -n "${RUN_PROG:-}" ]; then
 	cp "$RUN_PROG" "$stage/tests/run-guest/prog"
 	chmod +x "$stage/tests/run-guest/prog"
 fi
-img="$GUEST/initramfs-$variant.cpio"
-(cd "$stage" && find . | sort | cpio -o -H newc --quiet) >"$img"
-echo "$img"
+pack "$stage"

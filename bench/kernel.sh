@@ -11,7 +11,11 @@
 # configured without the built-in device, plus kvm-vfio.ko built out of
 # tree from the same sources): the debug kernels of the tests.
 # "stock-nodebug" and "ours-nodebug" are their twins without the debugging
-# options, for the benchmark.  Each variant has its own output folder (O=).
+# options, for the benchmark.  "stock-ppc64" and "ours-ppc64" are pseries
+# (ppc64le, KVM PR) kernels, cross-built, for the sPAPR TCE path;
+# "stockfix-ppc64" is the pristine tree with only patches/upstream/ applied
+# (the fix we send upstream), built on demand.  Each variant has its own
+# output folder (O=).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +62,44 @@ patch_files() {
 	ls "$SRC_DIR/patches/$KLINE"/*.patch 2>/dev/null || true
 }
 
+upstream_patch_files() {
+	ls "$SRC_DIR/patches/upstream/$KLINE"/*.patch 2>/dev/null || true
+}
+
+# patch_tree NAME TREE PATCH...: TREE becomes a hard-linked copy of the
+# pristine tree with PATCHes applied.
+patch_tree() {
+	local name=$1 tree=$2 p f
+	shift 2
+	step "$name: creating $tree from pristine $KVER"
+	rm -rf "$tree"
+	cp -al "$PRISTINE" "$tree"
+	for p in "$@"; do
+		# Break the hard links of the files the patch touches so the
+		# pristine tree is never written through them.
+		for f in $(sed -n 's|^+++ b/||p' "$p"); do
+			if [ -f "$tree/$f" ] && [ "$(stat -c %h "$tree/$f")" -gt 1 ]; then
+				cp "$tree/$f" "$tree/$f.unlink"
+				mv -f "$tree/$f.unlink" "$tree/$f"
+			fi
+		done
+		step "$name: applying $(basename "$p")"
+		patch -d "$tree" -p1 -s --no-backup-if-mismatch <"$p" ||
+			die "patch $p does not apply to linux-source-$KLINE $KVER"
+	done
+}
+
+# The pristine tree with only the fixes we send upstream.
+prepare_stockfix() {
+	local tree="$SRC_ROOT/stockfix" stamp p
+	stamp=$( { echo "$KVER"; for p in $(upstream_patch_files); do
+		basename "$p"; sha1sum <"$p"; done; } | sha1sum | cut -d' ' -f1)
+	[ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" = "$stamp" ] && return 0
+	# shellcheck disable=SC2046
+	patch_tree stockfix "$tree" $(upstream_patch_files)
+	echo "$stamp" >"$tree/.kvm-vfio-stamp"
+}
+
 # The tree of "ours" is rebuilt from the pristine one when the set of
 # patches or overlaid files changes; otherwise only changed files are copied
 # so that make rebuilds what depends on them and nothing else.
@@ -68,23 +110,8 @@ prepare_ours() {
 	stamp=$( { echo "$KVER"; overlay_files; for p in $(patch_files); do
 		basename "$p"; sha1sum <"$p"; done; } | sha1sum | cut -d' ' -f1)
 	if [ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" != "$stamp" ]; then
-		step "ours: creating $tree from pristine $KVER"
-		rm -rf "$tree"
-		cp -al "$PRISTINE" "$tree"
-		for p in $(patch_files); do
-			# Break the hard links of the files the patch touches so
-			# the pristine tree is never written through them.
-			for f in $(sed -n 's|^+++ b/||p' "$p"); do
-				if [ -f "$tree/$f" ] &&
-					[ "$(stat -c %h "$tree/$f")" -gt 1 ]; then
-					cp "$tree/$f" "$tree/$f.unlink"
-					mv -f "$tree/$f.unlink" "$tree/$f"
-				fi
-			done
-			step "ours: applying $(basename "$p")"
-			patch -d "$tree" -p1 -s --no-backup-if-mismatch <"$p" ||
-				die "patch $p does not apply to linux-source-$KLINE $KVER"
-		done
+		# shellcheck disable=SC2046
+		patch_tree ours "$tree" $(patch_files)
 		echo "$stamp" >"$tree/.kvm-vfio-stamp"
 	fi
 	overlay_files | while read -r f; do
@@ -98,11 +125,39 @@ prepare_ours() {
 		cp --remove-destination "$SRC_DIR/Kconfig" "$tree/virt/kvm/vfio/Kconfig"
 }
 
+VARIANTS_HELP="stock, ours, module, stock-nodebug, ours-nodebug, stock-ppc64, ours-ppc64 or stockfix-ppc64"
+
 variant_tree() {
 	case "$1" in
-	stock | stock-nodebug) echo "$PRISTINE" ;;
-	ours | module | ours-nodebug) echo "$SRC_ROOT/ours" ;;
-	*) die "unknown kernel variant '$1' (expected stock, ours, module, stock-nodebug or ours-nodebug)" ;;
+	stock | stock-nodebug | stock-ppc64) echo "$PRISTINE" ;;
+	ours | module | ours-nodebug | ours-ppc64) echo "$SRC_ROOT/ours" ;;
+	stockfix-ppc64) echo "$SRC_ROOT/stockfix" ;;
+	*) die "unknown kernel variant '$1' (expected $VARIANTS_HELP)" ;;
+	esac
+}
+
+prepare_tree() {
+	case "$1" in
+	ours | module | ours-nodebug | ours-ppc64) prepare_ours ;;
+	stockfix-ppc64) prepare_stockfix ;;
+	esac
+}
+
+# The architecture of VARIANT: KARCH, the make arguments (KMAKE), the build
+# targets and the image QEMU boots, relative to the output folder.
+set_arch() {
+	case "$1" in
+	*-ppc64)
+		KARCH=powerpc
+		KMAKE=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-
+		       CC="ccache powerpc64le-linux-gnu-gcc")
+		KTARGETS=(vmlinux)
+		KIMAGE=vmlinux ;;
+	*)
+		KARCH=x86_64
+		KMAKE=(ARCH=x86_64 CC="ccache gcc")
+		KTARGETS=(bzImage modules)
+		KIMAGE=arch/x86/boot/bzImage ;;
 	esac
 }
 
@@ -110,13 +165,16 @@ variant_tree() {
 # fragment changes, then checked: every requested option must have stuck.
 configure() {
 	local variant=$1 tree=$2 out=$3 frags stamp log
-	frags=("$BENCH_DIR/config/base.config")
 	case "$variant" in
-	*-nodebug) ;;
-	*) frags+=("$BENCH_DIR/config/debug.config") ;;
+	*-ppc64) frags=("$BENCH_DIR/config/ppc64.config"
+			"$BENCH_DIR/config/ppc64-debug.config") ;;
+	*-nodebug) frags=("$BENCH_DIR/config/base.config") ;;
+	*) frags=("$BENCH_DIR/config/base.config"
+		  "$BENCH_DIR/config/debug.config") ;;
 	esac
 	case "$variant" in
 	ours) frags+=("$BENCH_DIR/config/ours.config") ;;
+	ours-ppc64) frags+=("$BENCH_DIR/config/ours-ppc64.config") ;;
 	module) frags+=("$BENCH_DIR/config/module.config") ;;
 	esac
 	stamp=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
@@ -125,10 +183,10 @@ configure() {
 	log="$BENCH_LOGDIR/config-$KLINE-$variant.log"
 	step "$variant: configuring (tinyconfig + ${frags[*]##*/})"
 	{
-		make -C "$tree" O="$out" ARCH=x86_64 tinyconfig &&
-		(cd "$out" && "$tree/scripts/kconfig/merge_config.sh" -m \
-			.config "${frags[@]}") &&
-		make -C "$tree" O="$out" ARCH=x86_64 olddefconfig
+		make -C "$tree" O="$out" "${KMAKE[@]}" tinyconfig &&
+		(cd "$out" && ARCH=$KARCH "$tree/scripts/kconfig/merge_config.sh" \
+			-m .config "${frags[@]}") &&
+		make -C "$tree" O="$out" "${KMAKE[@]}" olddefconfig
 	} >"$log" 2>&1 || die "$variant: kernel configuration failed; see $log"
 	# The last fragment that sets an option wins, as in merge_config.sh.
 	local opt missing=()
@@ -144,7 +202,8 @@ build() {
 	local variant=$1 tree out log t0
 	unpack_pristine
 	tree=$(variant_tree "$variant")
-	[ "$tree" = "$PRISTINE" ] || prepare_ours
+	prepare_tree "$variant"
+	set_arch "$variant"
 	out="$BUILD_ROOT/$variant"
 	mkdir -p "$out"
 	need_space "$KVM_VFIO_CACHE" 2048
@@ -154,8 +213,8 @@ build() {
 	t0=$SECONDS
 	export CCACHE_DIR=${CCACHE_DIR:-$KVM_VFIO_CACHE/ccache}
 	export CCACHE_BASEDIR="$KVM_VFIO_CACHE"
-	if ! make -C "$tree" O="$out" ARCH=x86_64 CC="ccache gcc" \
-		-j"${JOBS:-3}" bzImage modules 2>&1 | tee "$log" |
+	if ! make -C "$tree" O="$out" "${KMAKE[@]}" \
+		-j"${JOBS:-3}" "${KTARGETS[@]}" 2>&1 | tee "$log" |
 		awk '/^  [A-Z]/ { n++; if (n % 250 == 0) { print "    ... " n " build steps"; fflush() } }'
 	then
 		grep -m5 -E 'error|Error' "$log" | sed 's/^/    /' >&2 || true
@@ -163,7 +222,7 @@ build() {
 	fi
 	[ "$variant" != module ] || build_module "$out"
 	[ "$variant" != stock ] || build_test_driver "$out"
-	step "$variant: built in $((SECONDS - t0)) s: $out/arch/x86/boot/bzImage"
+	step "$variant: built in $((SECONDS - t0)) s: $out/$KIMAGE"
 }
 
 # kvm-vfio.ko for the module kernel, with the project's own Kbuild, from a
@@ -203,12 +262,16 @@ build_test_driver() {
 
 case "${1:-}" in
 src) unpack_pristine ;;
-build) build "${2:?usage: kernel.sh build stock|ours|module|stock-nodebug|ours-nodebug}" ;;
+build) build "${2:?usage: kernel.sh build VARIANT ($VARIANTS_HELP)}" ;;
 tree)
 	unpack_pristine
-	[ "$(variant_tree "${2:-ours}")" = "$PRISTINE" ] || prepare_ours
+	prepare_tree "${2:-ours}"
 	variant_tree "${2:-ours}" ;;
 out) echo "$BUILD_ROOT/${2:?}" ;;
+image)
+	variant_tree "${2:?}" >/dev/null
+	set_arch "$2"
+	echo "$BUILD_ROOT/$2/$KIMAGE" ;;
 version) echo "$KVER" ;;
-*) die "usage: kernel.sh src | build VARIANT | tree VARIANT | out VARIANT | version (VARIANT: stock, ours, module, stock-nodebug, ours-nodebug)" ;;
+*) die "usage: kernel.sh src | build VARIANT | tree VARIANT | out VARIANT | image VARIANT | version (VARIANT: $VARIANTS_HELP)" ;;
 esac

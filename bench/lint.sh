@@ -40,13 +40,14 @@ check() {
 # checkpatch: files of ours (not patches) with -f; patches as patches.
 files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] virt/kvm/vfio/*.[ch] \
 	include/uapi/linux/*.h include/trace/events/*.h tools/testing/selftests/kvm/kvm_vfio*.[ch] \
+	tools/testing/selftests/kvm/powerpc/kvm_vfio*.c \
 	tools/testing/selftests/kvm/kvm_vfio*.sh bench/guest/*.c)
 for f in $files; do
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --no-tree --quiet \
 		--show-types -f "$SRC_DIR/$f" 2>&1) >"$WORK/out" || true
 	check "checkpatch $f" "$WORK/out"
 done
-for p in "$SRC_DIR"/patches/*/*.patch; do
+for p in "$SRC_DIR"/patches/*/*.patch "$SRC_DIR"/patches/upstream/*/*.patch; do
 	[ -f "$p" ] || continue
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet --show-types \
 		"$p" 2>&1) >"$WORK/out" || true
@@ -62,6 +63,23 @@ make -s -C "$TREE" O="$OUT" M="$WORK/obj" ARCH=x86_64 C=2 W=1 \
 grep -E 'warning|error' "$WORK/build.log" >"$WORK/out" || true
 [ -f "$WORK/obj/vfio.o" ] || cat "$WORK/build.log" >>"$WORK/out"
 check "sparse C=2 and W=1 virt/kvm/vfio.c" "$WORK/out"
+
+# The same for ppc64, where the sPAPR TCE code is compiled (and the KUnit
+# suite with its sPAPR cases).
+POUT=$("$BENCH_DIR/kernel.sh" out ours-ppc64)
+rm -rf "$WORK/objppc" && mkdir -p "$WORK/objppc"
+cp "$SRC_DIR"/virt/kvm/vfio*.[ch] "$WORK/objppc/"
+echo 'obj-m := vfio.o' >"$WORK/objppc/Kbuild"
+if [ -f "$POUT/vmlinux" ]; then
+	make -s -C "$TREE" O="$POUT" M="$WORK/objppc" ARCH=powerpc \
+		CROSS_COMPILE=powerpc64le-linux-gnu- C=2 W=1 \
+		KBUILD_MODPOST_WARN=1 vfio.o >"$WORK/buildppc.log" 2>&1 || true
+	grep -E 'warning|error' "$WORK/buildppc.log" >"$WORK/out" || true
+	[ -f "$WORK/objppc/vfio.o" ] || cat "$WORK/buildppc.log" >>"$WORK/out"
+else
+	echo "no ours-ppc64 build at $POUT; run 'bench/kernel.sh build ours-ppc64'" >"$WORK/out"
+fi
+check "sparse C=2 and W=1 virt/kvm/vfio.c (ppc64, sPAPR)" "$WORK/out"
 
 # The same, as the module: 'make module' with this repository's Kbuild
 # against the module-mode kernel, from a copy (kbuild writes beside it).

@@ -314,6 +314,22 @@ static void kvm_vfio_update_coherency(struct kvm_device *dev)
 }
 
 #ifdef CONFIG_SPAPR_TCE_IOMMU
+/* KVM's sPAPR TCE calls, one function each for the KUnit suite's stubs. */
+static long kvm_vfio_tce_attach(struct kvm *kvm, int tablefd,
+				struct iommu_group *grp)
+{
+	KUNIT_STATIC_STUB_REDIRECT(kvm_vfio_tce_attach, kvm, tablefd, grp);
+	return kvm_spapr_tce_attach_iommu_group(kvm, tablefd, grp);
+}
+
+/* Detach @grp from the VM's TCE tables and drop our reference to it. */
+static void kvm_vfio_tce_release(struct kvm *kvm, struct iommu_group *grp)
+{
+	KUNIT_STATIC_STUB_REDIRECT(kvm_vfio_tce_release, kvm, grp);
+	kvm_spapr_tce_release_iommu_group(kvm, grp);
+	iommu_group_put(grp);
+}
+
 /*
  * Drop what SET_SPAPR_TCE attached.  A group that never had a table has
  * nothing to drop: that is normal (ADD then DEL), so it must not warn.
@@ -323,8 +339,7 @@ static void kvm_vfio_spapr_detach(struct kvm *kvm, struct kvm_vfio_file *kvf)
 	if (!kvf->iommu_group)
 		return;
 
-	kvm_spapr_tce_release_iommu_group(kvm, kvf->iommu_group);
-	iommu_group_put(kvf->iommu_group);
+	kvm_vfio_tce_release(kvm, kvf->iommu_group);
 	kvf->iommu_group = NULL;
 }
 #else
@@ -502,8 +517,7 @@ static int kvm_vfio_spapr_attach(struct kvm_device *dev, struct file *file,
 		}
 	}
 
-	ret = kvm_spapr_tce_attach_iommu_group(dev->kvm, tablefd,
-					       kvf->iommu_group);
+	ret = kvm_vfio_tce_attach(dev->kvm, tablefd, kvf->iommu_group);
 
 out_unhold:
 	kvm_vfio_unhold(kv);

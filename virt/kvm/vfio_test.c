@@ -36,6 +36,8 @@ struct kvm_vfio_test {
 	int coherent_queries;
 	int registered, unregistered;
 	int started, ended;
+	int group_gets, tce_attaches, tce_releases;	/* sPAPR */
+	long tce_attach_ret;
 };
 
 static const struct file_operations kvm_vfio_fake_fops = { };
@@ -91,6 +93,47 @@ static bool fake_is_group(struct file *file)
 	return f->group;
 }
 
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+/* Stands for an iommu_group; the stubs never dereference it. */
+static int kt_fake_iommu_group;
+#define KT_GRP ((struct iommu_group *)&kt_fake_iommu_group)
+
+/* vfio_file_iommu_group(): a referenced group, for group files only. */
+static struct iommu_group *fake_iommu_group(struct file *file)
+{
+	struct kvm_vfio_fake *f = file->private_data;
+
+	if (!f->group)
+		return NULL;
+	kt_ctx()->group_gets++;
+	return KT_GRP;
+}
+
+static long fake_tce_attach(struct kvm *kvm, int tablefd,
+			    struct iommu_group *grp)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct kvm_vfio_test *t = kt_ctx();
+
+	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
+	KUNIT_EXPECT_PTR_EQ(test, grp, KT_GRP);
+	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	t->tce_attaches++;
+	return t->tce_attach_ret;
+}
+
+static void fake_tce_release(struct kvm *kvm, struct iommu_group *grp)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct kvm_vfio_test *t = kt_ctx();
+
+	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
+	KUNIT_EXPECT_PTR_EQ(test, grp, KT_GRP);
+	t->tce_releases++;
+	KUNIT_EXPECT_LE(test, t->tce_releases, t->group_gets);
+}
+#endif
+
 static bool fake_hooks_get(struct kvm_vfio_hooks *h)
 {
 	struct kvm_vfio_test *t = kt_ctx();
@@ -103,6 +146,9 @@ static bool fake_hooks_get(struct kvm_vfio_hooks *h)
 	h->set_kvm = fake_set_kvm;
 	h->enforced_coherent = fake_enforced_coherent;
 	h->is_group = fake_is_group;
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+	h->iommu_group = fake_iommu_group;
+#endif
 	return true;
 }
 
@@ -229,6 +275,11 @@ static int kvm_vfio_test_init(struct kunit *test)
 	kunit_activate_static_stub(test, kvm_vfio_start_assignment, fake_start);
 	kunit_activate_static_stub(test, kvm_vfio_end_assignment, fake_end);
 	kunit_activate_static_stub(test, kvm_vfio_zalloc, fake_zalloc);
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+	kunit_activate_static_stub(test, kvm_vfio_tce_attach, fake_tce_attach);
+	kunit_activate_static_stub(test, kvm_vfio_tce_release,
+				   fake_tce_release);
+#endif
 
 	t->dev = kzalloc(sizeof(*t->dev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t->dev);
@@ -248,6 +299,8 @@ static void kvm_vfio_test_exit(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, t->set_kvm, t->set_kvm_null);
 		KUNIT_EXPECT_EQ(test, atomic_read(&t->hooks_get),
 				atomic_read(&t->hooks_put));
+		/* S1: every iommu_group reference taken is dropped. */
+		KUNIT_EXPECT_EQ(test, t->tce_releases, t->group_gets);
 	}
 }
 
@@ -624,10 +677,15 @@ static void kvm_vfio_test_assignment_balance(struct kunit *test)
 static void kvm_vfio_test_release_many(struct kunit *test)
 {
 	struct kvm_vfio_test *t = test->priv;
-	struct file *files[100];
-	long refs[100];
+	struct file **files;
+	long *refs;
 	int i;
 
+	/* Not on the stack: 1.6 KB is over ppc64's frame limit. */
+	files = kunit_kcalloc(test, 100, sizeof(*files), GFP_KERNEL);
+	refs = kunit_kcalloc(test, 100, sizeof(*refs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, files);
+	KUNIT_ASSERT_NOT_NULL(test, refs);
 	for (i = 0; i < 100; i++) {
 		files[i] = kt_file_fops(test, i % 3 == 0, i % 7 == 0,
 					&kvm_vfio_fake_fops);
@@ -918,6 +976,93 @@ static void kvm_vfio_test_concurrent_coherency(struct kunit *test)
 	KUNIT_EXPECT_GE(test, t->registered, 1);
 }
 
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+#define kt_tce(t, file, tablefd) kvm_vfio_spapr_attach((t)->dev, file, tablefd)
+
+/* S1: the group reference is taken once, whatever the attach returns. */
+static void kvm_vfio_test_spapr_attach_once(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *g = kt_group_file(test, false);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, g), 0);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g, 7), 0);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g, 7), 0);
+	t->tce_attach_ret = -EINVAL;
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g, 8), -EINVAL);
+	KUNIT_EXPECT_EQ(test, t->tce_attaches, 3);
+	KUNIT_EXPECT_EQ(test, t->group_gets, 1);
+	KUNIT_EXPECT_EQ(test, t->tce_releases, 0);
+	/* DEL drops it, once. */
+	KUNIT_EXPECT_EQ(test, kt_del(t, g), 0);
+	KUNIT_EXPECT_EQ(test, t->tce_releases, 1);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g, 7), -ENOENT);
+	KUNIT_EXPECT_EQ(test, t->tce_attaches, 3);
+}
+
+/* S1: untracked is ENOENT, a file without an iommu group EIO. */
+static void kvm_vfio_test_spapr_errors(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *g = kt_group_file(test, false);
+	struct file *d = kt_dev_file(test, false);
+
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g, 7), -ENOENT);
+	KUNIT_ASSERT_EQ(test, kt_add(t, d), 0);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g, 7), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, d, 7), -EIO);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, d, 7), -EIO);
+	KUNIT_EXPECT_EQ(test, t->tce_attaches, 0);
+	KUNIT_EXPECT_EQ(test, kt_del(t, d), 0);
+	KUNIT_EXPECT_EQ(test, t->tce_releases, 0);
+}
+
+/* S1: the ioctl path: EFAULT for the argument, EBADF for the groupfd. */
+static void kvm_vfio_test_spapr_set_attr(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	void __user *p = kt_user_fd(test, -1);	/* groupfd -1, tablefd 0 */
+
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, NULL),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE,
+				     p + PAGE_SIZE - 4), -EFAULT);
+	KUNIT_EXPECT_EQ(test, kt_set(t, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, p),
+			-EBADF);
+	KUNIT_EXPECT_EQ(test, t->tce_attaches, 0);
+}
+
+/* S1: a group that never had a table has nothing to drop (no WARN). */
+static void kvm_vfio_test_spapr_del_without_table(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *g = kt_group_file(test, false);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, g), 0);
+	KUNIT_EXPECT_EQ(test, kt_del(t, g), 0);
+	KUNIT_EXPECT_EQ(test, t->group_gets, 0);
+	KUNIT_EXPECT_EQ(test, t->tce_releases, 0);
+}
+
+/* S1, R1: release drops the references of the attached groups only. */
+static void kvm_vfio_test_spapr_release(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *g1 = kt_group_file(test, false);
+	struct file *g2 = kt_group_file(test, false);
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, g1), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, g2), 0);
+	KUNIT_EXPECT_EQ(test, kt_tce(t, g2, 7), 0);
+	kt_release(t);
+	KUNIT_EXPECT_EQ(test, t->group_gets, 1);
+	KUNIT_EXPECT_EQ(test, t->tce_releases, 1);
+}
+#endif /* CONFIG_SPAPR_TCE_IOMMU */
+
 static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_create),
 	KUNIT_CASE(kvm_vfio_test_create_twice),
@@ -951,6 +1096,13 @@ static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_no_get_attr),
 	KUNIT_CASE(kvm_vfio_test_tree_order),
 	KUNIT_CASE(kvm_vfio_test_concurrent_coherency),
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+	KUNIT_CASE(kvm_vfio_test_spapr_attach_once),
+	KUNIT_CASE(kvm_vfio_test_spapr_errors),
+	KUNIT_CASE(kvm_vfio_test_spapr_set_attr),
+	KUNIT_CASE(kvm_vfio_test_spapr_del_without_table),
+	KUNIT_CASE(kvm_vfio_test_spapr_release),
+#endif
 	KUNIT_CASE_SLOW(kvm_vfio_test_many_random),
 	{}
 };

@@ -26,8 +26,8 @@
 
 #include "kselftest_harness.h"
 #include "kvm_vfio_util.h"
+#include "kvm_vfio_tracefs.h"
 
-#define TRACEFS		"/sys/kernel/tracing"
 #define OUR_EVENTS	TRACEFS "/events/kvm_vfio"
 #define KP_GROUP	"kvm_vfio_test"
 /* KVM's count of non-coherent DMA users, as kprobe events. */
@@ -36,71 +36,6 @@
 #define KPROBE_UNREGISTER "p:" KP_GROUP "/ncoh_unregister " \
 			  "kvm_arch_unregister_noncoherent_dma\n"
 #define NO_EVENTS	"feature absent: no kvm_vfio trace events in this kernel"
-
-static int tracefs_write(const char *file, const char *val, bool append)
-{
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* The trace buffer as one string (malloc'd), NULL on error. */
-static char *trace_read(void)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap);
-	int fd = open(TRACEFS "/trace", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0 || !buf) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap *= 2);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-	}
-	close(fd);
-	buf[len] = 0;
-	return buf;
-}
-
-/* Lines of the trace that contain @event and end with @tail. */
-static int trace_count(const char *event, const char *tail)
-{
-	char *buf = trace_read(), *line, *save = NULL;
-	size_t tl = strlen(tail);
-	int n = 0;
-
-	if (!buf)
-		return -1;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		size_t ll = strlen(line);
-
-		if (strstr(line, event) && ll >= tl &&
-		    !strcmp(line + ll - tl, tail))
-			n++;
-	}
-	free(buf);
-	return n;
-}
 
 /* Does the trace have a line with @event followed by @text? */
 static bool trace_has(const char *event, const char *text)

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the ppc64 (pseries) test guest: a static program, as there is
+ * no busybox for ppc64le here.  It mounts what the tests need, binds every
+ * PCI device that has no driver (the e1000 QEMU gives it) to vfio-pci, runs
+ * each program in /tests between the markers the host's ktap.py reads, and
+ * powers off.  The host decides the verdict from the console: a guest that
+ * dies or hangs never prints "done".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+
+static void put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		printf("init: writing %s to %s: %s\n", val, path,
+		       strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Every PCI device without a driver goes to vfio-pci. */
+static void bind_vfio_pci(void)
+{
+	char p[512], link[512];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+
+	d = opendir("/sys/bus/pci/devices");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/driver",
+			 de->d_name);
+		if (!access(p, F_OK))
+			continue;
+		snprintf(p, sizeof(p),
+			 "/sys/bus/pci/devices/%s/driver_override", de->d_name);
+		put(p, "vfio-pci");
+		put("/sys/bus/pci/drivers_probe", de->d_name);
+		snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/iommu_group",
+			 de->d_name);
+		n = readlink(p, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = 0;
+		printf("fixtures: %s on vfio-pci, group /dev/vfio/%s\n",
+		       de->d_name, n > 0 ? strrchr(link, '/') + 1 : "(none)");
+	}
+	closedir(d);
+}
+
+/* Run every program in /tests, in name order, between markers. */
+static void run_tests(void)
+{
+	struct dirent **names;
+	char path[512];
+	int i, n, st;
+	pid_t pid;
+
+	n = scandir("/tests", &names, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		const char *t = names[i]->d_name;
+
+		snprintf(path, sizeof(path), "/tests/%s", t);
+		if (t[0] == '.' || access(path, X_OK))
+			continue;
+		printf("# kvm-vfio-guest: running %s\n", t);
+		fflush(stdout);
+		pid = fork();
+		if (!pid) {
+			execl(path, path, (char *)NULL);
+			_exit(127);
+		}
+		st = 0;
+		if (pid < 0 || waitpid(pid, &st, 0) < 0)
+			st = 127 << 8;
+		printf("# kvm-vfio-guest: %s exited %d\n", t,
+		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		fflush(stdout);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	if (n > 0)
+		free(names);
+}
+
+int main(void)
+{
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	bind_vfio_pci();
+	run_tests();
+	printf("# kvm-vfio-guest: done\n");
+	fflush(stdout);
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}
