@@ -47,10 +47,14 @@ for f in $files; do
 		--show-types -f "$SRC_DIR/$f" 2>&1) >"$WORK/out" || true
 	check "checkpatch $f" "$WORK/out"
 done
+# The cache holds no kernel git history, so checkpatch cannot look up the
+# commit a Fixes: tag names (UNKNOWN_COMMIT_ID, whatever the id); the tag's
+# form is still checked (GIT_COMMIT_ID), and the ids were checked against
+# upstream's history when the patches were written.
 for p in "$SRC_DIR"/patches/*/*.patch "$SRC_DIR"/patches/upstream/*/*.patch; do
 	[ -f "$p" ] || continue
 	(cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet --show-types \
-		"$p" 2>&1) >"$WORK/out" || true
+		--ignore UNKNOWN_COMMIT_ID "$p" 2>&1) >"$WORK/out" || true
 	check "checkpatch ${p#"$SRC_DIR"/}" "$WORK/out"
 done
 

@@ -144,6 +144,8 @@ static int tce_table(int vm_fd, __u64 liobn, __u64 offset, __u64 pages)
  * ---- a group that never gets a table --------------------------------
  *
  * First, so that no earlier WARN can hide theirs (the taint stays set).
+ * Helpers take the fixture as struct _test_data_<name>, the type that
+ * FIXTURE_DATA(<name>) names (checkpatch misparses the macro form).
  */
 
 FIXTURE(group) {
@@ -175,11 +177,10 @@ FIXTURE_TEARDOWN(group)
 
 /* The verdict of a no_warn case, once its steps have run. */
 static void expect_no_warn(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(group) *self)
+			   struct _test_data_group *self)
 {
 	if (self->warned_before)
-		SKIP(return, "the kernel had already warned (taint W): "
-		     "this case cannot tell");
+		SKIP(return, "kernel already tainted W: cannot tell");
 	ASSERT_FALSE(tainted_warn()) TH_LOG("the kernel warned; see dmesg");
 }
 
@@ -242,13 +243,18 @@ FIXTURE_VARIANT_ADD(spapr, v2) {
 
 /* Open everything a VMM opens; SKIP without the device or KVM. */
 static void spapr_open(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(spapr) *self, __u32 type)
+		       struct _test_data_spapr *self, __u32 type)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct vfio_iommu_spapr_tce_info info = { .argsz = sizeof(info) };
 
-	self->kvm_fd = self->vm_fd = self->dev_fd = -1;
-	self->container = self->group = self->device = self->table = -1;
+	self->kvm_fd = -1;
+	self->vm_fd = -1;
+	self->dev_fd = -1;
+	self->container = -1;
+	self->group = -1;
+	self->device = -1;
+	self->table = -1;
 	self->sysdev = vfio_pci_find();
 	if (!self->sysdev)
 		SKIP(return, NO_GROUP);
@@ -287,7 +293,7 @@ static void spapr_open(struct __test_metadata *_metadata,
 	ASSERT_LE(0, self->dev_fd);
 }
 
-static void spapr_close(FIXTURE_DATA(spapr) *self)
+static void spapr_close(struct _test_data_spapr *self)
 {
 	close_fd(&self->dev_fd);
 	close_fd(&self->table);
@@ -309,7 +315,7 @@ static void spapr_close(FIXTURE_DATA(spapr) *self)
  * memory).
  */
 static void spapr_window(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(spapr) *self, __u32 type)
+			 struct _test_data_spapr *self, __u32 type)
 {
 	struct vfio_iommu_spapr_register_memory reg = { .argsz = sizeof(reg) };
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
@@ -428,7 +434,7 @@ TEST_F(spapr, attach_before_first_map)
 
 /* Everything closed, then a new VMM session: open, add, attach. */
 static void spapr_again(struct __test_metadata *_metadata,
-			FIXTURE_DATA(spapr) *self, __u32 type)
+			struct _test_data_spapr *self, __u32 type)
 {
 	spapr_close(self);
 	spapr_open(_metadata, self, type);
