@@ -24,9 +24,46 @@ set -euo pipefail
 # sourced from virt/kvm/Kconfig by our first patch.
 OVERLAY_DIRS=(virt include tools Documentation)
 
+# The kernel lines (KLINE) and where their sources come from: 6.12 is
+# Debian 12's linux-source-6.12, installed by deps.sh; 7.3 is
+# trixie-backports' linux-source-7.3 at a pinned version, fetched into the
+# cache (apt_fetch: the machine's apt sources are not touched).
+case "$KLINE" in
+6.12) SRC_SUITE= SRC_PIN= ;;
+7.3) SRC_SUITE=trixie-backports
+     SRC_PIN=${LINUX_SOURCE_7_3_VERSION:-7.3.4-1~bpo13+1} ;;
+*) die "unknown kernel line KLINE=$KLINE (expected 6.12 or 7.3)" ;;
+esac
+
 src_version() {
+	if [ -n "$SRC_PIN" ]; then
+		echo "$SRC_PIN"
+		return
+	fi
 	dpkg-query -W -f='${Version}' "linux-source-$KLINE" 2>/dev/null ||
 		die "linux-source-$KLINE is not installed; run bench/deps.sh as root"
+}
+
+# unpack_fetched DEST: the pinned linux-source package of $SRC_SUITE,
+# downloaded and its tarball unpacked into DEST; the package is deleted
+# once the tree is there.
+unpack_fetched() {
+	local dest=$1 debs="$KVM_VFIO_CACHE/apt/$SRC_SUITE/linux-source" deb
+	local log="$BENCH_LOGDIR/linux-source-$KLINE.log"
+	deb=$(ls "$debs"/linux-source-"${KLINE}"_*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$deb" ] || [ "$(dpkg-deb -f "$deb" Version)" != "$KVER" ]; then
+		step "fetching linux-source-$KLINE $KVER from $SRC_SUITE (167 MB)"
+		rm -rf "$debs"
+		apt_fetch "$SRC_SUITE" "$debs" "$log" "linux-source-$KLINE=$KVER" ||
+			die "cannot fetch linux-source-$KLINE $KVER; set LINUX_SOURCE_${KLINE//./_}_VERSION to a version $SRC_SUITE has"
+		deb=$(ls "$debs"/linux-source-"${KLINE}"_*.deb)
+	fi
+	step "unpacking linux-source-$KLINE $KVER into $dest"
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -xO "./usr/src/linux-source-$KLINE.tar.xz" |
+		tar -C "$dest" --strip-components=1 -xJf - ||
+		die "unpacking linux-source-$KLINE from $deb failed (disk full?)"
+	rm -rf "$debs"
 }
 
 KVER=$(src_version)
@@ -37,13 +74,17 @@ BUILD_ROOT="$KVM_VFIO_CACHE/build/$KLINE"
 unpack_pristine() {
 	local tarball="/usr/src/linux-source-$KLINE.tar.xz"
 	[ -f "$PRISTINE/.kvm-vfio-unpacked" ] && return 0
-	[ -f "$tarball" ] || die "$tarball missing; run bench/deps.sh as root"
 	need_space "$KVM_VFIO_CACHE" 4096
-	step "unpacking linux-source-$KLINE $KVER into $PRISTINE"
 	rm -rf "$PRISTINE" "$PRISTINE.tmp"
 	mkdir -p "$PRISTINE.tmp"
-	tar -C "$PRISTINE.tmp" --strip-components=1 -xJf "$tarball" ||
-		die "unpacking $tarball failed (disk full?)"
+	if [ -n "$SRC_PIN" ]; then
+		unpack_fetched "$PRISTINE.tmp"
+	else
+		[ -f "$tarball" ] || die "$tarball missing; run bench/deps.sh as root"
+		step "unpacking linux-source-$KLINE $KVER into $PRISTINE"
+		tar -C "$PRISTINE.tmp" --strip-components=1 -xJf "$tarball" ||
+			die "unpacking $tarball failed (disk full?)"
+	fi
 	echo "$KVER" >"$PRISTINE.tmp/.kvm-vfio-unpacked"
 	mv "$PRISTINE.tmp" "$PRISTINE"
 	# Remove trees of other point releases that the cache still holds.
@@ -172,6 +213,9 @@ configure() {
 	*) frags=("$BENCH_DIR/config/base.config"
 		  "$BENCH_DIR/config/debug.config") ;;
 	esac
+	# Per-line additions, only where an option changed name or appeared.
+	[ ! -f "$BENCH_DIR/config/line-$KLINE.config" ] ||
+		frags+=("$BENCH_DIR/config/line-$KLINE.config")
 	case "$variant" in
 	ours) frags+=("$BENCH_DIR/config/ours.config") ;;
 	ours-ppc64) frags+=("$BENCH_DIR/config/ours-ppc64.config") ;;

@@ -191,9 +191,22 @@ def main(argv):
         elif '=' in a:
             runs.append(tuple(a.split('=', 1)))
         else:
-            sys.exit('usage: ktap.py LABEL=LOG ... [--compare A,B]')
+            sys.exit('usage: ktap.py LABEL=LOG ... [--compare A,B]\n'
+                     '(a LABEL starting with a kernel line, e.g. 6.12-ours, '
+                     'is also counted per line)')
 
     total = {'pass': 0, 'fail': 0, 'skip': 0}
+    per_line = {}
+
+    def count(label, key, n):
+        """Add N to the total and to the total of LABEL's kernel line."""
+        total[key] += n
+        m = re.match(r'(\d+\.\d+)-', label)
+        if m:
+            t = per_line.setdefault(m.group(1),
+                                    {'pass': 0, 'fail': 0, 'skip': 0})
+            t[key] += n
+
     results = {}
     for label, log in runs:
         suites, problems, figures = parse(log)
@@ -202,7 +215,7 @@ def main(argv):
         print('kernel %s (console log: %s)' % (label, log))
         for fig in figures:
             print('  %s' % fig)
-        if label != 'static-checks':
+        if not label.endswith('static-checks'):
             n = sum(1 for p in problems if p.startswith('kernel splat'))
             print('  splats: %d%s' % (n, ' (+%d expected, listed below)' %
                                       len(expected_splats)
@@ -211,7 +224,7 @@ def main(argv):
             p, f, k = s.count('pass'), s.count('fail'), s.count('skip')
             x = s.count('xfail')
             for key, n in (('pass', p), ('fail', f), ('skip', k + x)):
-                total[key] += n
+                count(label, key, n)
             print('  %-28s %4d passed, %d failed, %d skipped%s' %
                   (s.name, p, f, k, ', %d expected failures' % x if x else ''))
             for name, st in s.cases.items():
@@ -228,7 +241,7 @@ def main(argv):
             problems.append('no test results in the console log')
         for pr in problems:
             print('  FAILED: %s' % pr)
-        total['fail'] += len(problems)
+        count(label, 'fail', len(problems))
 
     for a, b in compares:
         if a not in results or b not in results:
@@ -259,9 +272,13 @@ def main(argv):
                   (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))
         if not ra:
             print('  FAILED: nothing to compare')
-            total['fail'] += 1
-        total['fail'] += len(diff)
+            count(a, 'fail', 1)
+        count(a, 'fail', len(diff))
 
+    if len(per_line) > 1:
+        for line, t in sorted(per_line.items()):
+            print('linux %-8s %d passed, %d failed, %d skipped' %
+                  (line, t['pass'], t['fail'], t['skip']))
     print('%d passed, %d failed, %d skipped' % (total['pass'], total['fail'], total['skip']))
     return 1 if total['fail'] else 0
 

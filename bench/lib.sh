@@ -25,3 +25,35 @@ trap 'die "$(basename "$0"): unexpected failure at line $LINENO (exit $?)"' ERR
 # A step that already said what failed: pass its status on without a second
 # message.  Usage: quiet_fail command...
 quiet_fail() { "$@" || exit $?; }
+
+# apt_fetch SUITE DIR LOG PKG=VERSION...: download pinned packages of another
+# Debian suite into DIR without touching the machine's apt sources or
+# installed packages: a separate apt configuration under the cache, with the
+# mirror URI read from the machine's own sources.  Returns non-zero (and
+# says why on stderr) when a package cannot be had.
+apt_fetch() {
+	local suite=$1 dir=$2 log=$3 apt uri src=/etc/apt/sources.list.d/debian.sources
+	shift 3
+	apt="$KVM_VFIO_CACHE/apt/$suite"
+	[ -f "$src" ] && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
+	[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 !~ /security/ { print $2; exit }' \
+		/etc/apt/sources.list 2>/dev/null || true)
+	if [ -z "$uri" ]; then
+		echo "no Debian mirror URI in $src or /etc/apt/sources.list" >&2
+		return 1
+	fi
+	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$dir"
+	echo "deb $uri $suite main" >"$apt/sources.list"
+	local opts=(-o Dir::Etc::sourcelist="$apt/sources.list"
+		    -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt/lists"
+		    -o Dir::Cache::archives="$apt/archives"
+		    -o APT::Sandbox::User=root)
+	if ! apt-get "${opts[@]}" update >"$log" 2>&1; then
+		echo "apt-get update of $suite from $uri failed (see $log)" >&2
+		return 1
+	fi
+	if ! (cd "$dir" && apt-get "${opts[@]}" download "$@") >>"$log" 2>&1; then
+		echo "$* not in $suite (see $log; 'apt-cache policy' with that configuration lists what is)" >&2
+		return 1
+	fi
+}

@@ -17,7 +17,6 @@ set -euo pipefail
 SUITE=bookworm-backports
 VERSION=${QEMU_IOMMUFD_VERSION:-1:10.0.2+ds-2+deb13u1~bpo12+1}
 PKGS=(qemu-system-x86 qemu-system-common qemu-system-data)
-APT="$KVM_VFIO_CACHE/apt/$SUITE"
 DEST="$KVM_VFIO_CACHE/qemu/${VERSION//[^A-Za-z0-9.+-]/_}"
 
 if [ -f "$DEST/.done" ]; then
@@ -30,28 +29,15 @@ unavailable() {
 	exit 0
 }
 
-src=/etc/apt/sources.list.d/debian.sources
-uri=
-[ -f "$src" ] && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
-[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $3 ~ /^bookworm/ { print $2; exit }' \
-	/etc/apt/sources.list 2>/dev/null || true)
-[ -n "$uri" ] || unavailable "no Debian mirror URI in $src or /etc/apt/sources.list"
-
 step "qemu: fetching qemu-system-x86 $VERSION from $SUITE into $DEST"
-mkdir -p "$APT/lists/partial" "$APT/archives/partial" "$APT/debs"
-echo "deb $uri $SUITE main" >"$APT/sources.list"
-opts=(-o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=-
-      -o Dir::State::Lists="$APT/lists" -o Dir::Cache::archives="$APT/archives"
-      -o APT::Sandbox::User=root)
 log="$BENCH_LOGDIR/qemu-iommufd.log"
-apt-get "${opts[@]}" update >"$log" 2>&1 ||
-	unavailable "apt-get update of $SUITE failed (see $log)"
-(cd "$APT/debs" && rm -f ./*.deb &&
-	apt-get "${opts[@]}" download "${PKGS[@]/%/=$VERSION}") >>"$log" 2>&1 ||
-	unavailable "qemu-system-x86 $VERSION is not in $SUITE any more (see $log); set QEMU_IOMMUFD_VERSION to one 'apt-cache policy' lists there"
+debs="$KVM_VFIO_CACHE/apt/$SUITE/debs"
+rm -rf "$debs"
+why=$(apt_fetch "$SUITE" "$debs" "$log" "${PKGS[@]/%/=$VERSION}" 2>&1) ||
+	unavailable "$why; set QEMU_IOMMUFD_VERSION to a version $SUITE has"
 rm -rf "$DEST.tmp"
 mkdir -p "$DEST.tmp"
-for deb in "$APT/debs"/*.deb; do
+for deb in "$debs"/*.deb; do
 	dpkg-deb -x "$deb" "$DEST.tmp"
 done
 "$DEST.tmp/usr/bin/qemu-system-x86_64" -object help 2>/dev/null |
