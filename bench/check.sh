@@ -10,10 +10,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 t0=$SECONDS
-# The kernel lines: KLINES="6.12 7.3" (default: all the bench knows).  Each
+# The kernel lines: KLINES="6.12 7.3" (default: 6.12).  Each
 # line gets stock, ours and the module-mode kernel; the pseries pair runs
 # on the first line only (the sPAPR code is the same on every line).
-read -r -a LINES <<<"${KLINES:-6.12 7.3}"
+read -r -a LINES <<<"${KLINES:-6.12}"
 [ ${#LINES[@]} -gt 0 ] || die "KLINES is empty; give kernel lines, e.g. KLINES=\"6.12 7.3\""
 quiet_fail "$BENCH_DIR/deps.sh"
 need_space "$KVM_VFIO_CACHE" $((6144 * ${#LINES[@]}))
