@@ -2,7 +2,8 @@
 #
 # kvm-vfio: the front door.  See README.md.
 #
-#   make check              build stock and our kernel, boot both, run all tests
+#   make check              build stock, ours and module kernels of every line,
+#                           boot each, run all tests (KLINES="6.12 7.3")
 #   make check-ppc64        only the pseries (sPAPR TCE) kernels and tests;
 #                           PPC64_VARIANTS="stockfix-ppc64" checks our upstream fixes
 #   make bench              ADD/DEL/teardown cost, ours against stock (non-debug)
@@ -16,10 +17,15 @@
 #
 # Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (default 3),
 # GUEST_TIMEOUT (seconds, default 600), VARIANT (stock|ours|module, default
-# ours), KDIR (default /lib/modules/$(uname -r)/build).
+# ours), KLINE (kernel line of one kernel: 6.12 or 7.3, default 6.12),
+# KLINES (lines of make check and make kernel), KDIR (default
+# /lib/modules/$(uname -r)/build).
 
 VARIANT ?= ours
+KLINE ?= 6.12
+KLINES ?= 6.12
 BENCH := bench
+export KLINE KLINES
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -29,7 +35,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 all: help
 
 help:
-	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,23p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
@@ -44,15 +50,15 @@ bench:
 	@$(BENCH)/perf.sh
 
 kernel: deps
-	@$(BENCH)/kernel.sh build stock
-	@$(BENCH)/kernel.sh build ours
-	@$(BENCH)/kernel.sh build module
-	@$(BENCH)/kernel.sh build stock-ppc64
-	@$(BENCH)/kernel.sh build ours-ppc64
+	@set -e; for l in $(KLINES); do \
+		for v in stock ours module; do KLINE=$$l $(BENCH)/kernel.sh build $$v; done; \
+	done
+	@KLINE=$(firstword $(KLINES)) $(BENCH)/kernel.sh build stock-ppc64
+	@KLINE=$(firstword $(KLINES)) $(BENCH)/kernel.sh build ours-ppc64
 
 # The module: the same virt/kvm/vfio.c, Kbuild in this folder.
 module:
-	@test -f "$(KDIR)/Makefile" || { echo "ERROR: no kernel build at KDIR=$(KDIR); give KDIR=<kernel build dir> (it needs patches/6.12/0003-0004 and CONFIG_KVM_VFIO_EXTERNAL=y)" >&2; exit 2; }
+	@test -f "$(KDIR)/Makefile" || { echo "ERROR: no kernel build at KDIR=$(KDIR); give KDIR=<kernel build dir> (it needs patches/<line>/0003-0004 and CONFIG_KVM_VFIO_EXTERNAL=y)" >&2; exit 2; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 module-install: module

@@ -48,7 +48,7 @@ src_version() {
 # downloaded and its tarball unpacked into DEST; the package is deleted
 # once the tree is there.
 unpack_fetched() {
-	local dest=$1 debs="$KVM_VFIO_CACHE/apt/$SRC_SUITE/linux-source" deb
+	local dest=$1 name=$2 debs="$KVM_VFIO_CACHE/apt/$SRC_SUITE/linux-source" deb
 	local log="$BENCH_LOGDIR/linux-source-$KLINE.log"
 	deb=$(ls "$debs"/linux-source-"${KLINE}"_*.deb 2>/dev/null | head -n1 || true)
 	if [ -z "$deb" ] || [ "$(dpkg-deb -f "$deb" Version)" != "$KVER" ]; then
@@ -58,7 +58,7 @@ unpack_fetched() {
 			die "cannot fetch linux-source-$KLINE $KVER; set LINUX_SOURCE_${KLINE//./_}_VERSION to a version $SRC_SUITE has"
 		deb=$(ls "$debs"/linux-source-"${KLINE}"_*.deb)
 	fi
-	step "unpacking linux-source-$KLINE $KVER into $dest"
+	step "unpacking linux-source-$KLINE $KVER into $name"
 	dpkg-deb --fsys-tarfile "$deb" |
 		tar -xO "./usr/src/linux-source-$KLINE.tar.xz" |
 		tar -C "$dest" --strip-components=1 -xJf - ||
@@ -78,7 +78,7 @@ unpack_pristine() {
 	rm -rf "$PRISTINE" "$PRISTINE.tmp"
 	mkdir -p "$PRISTINE.tmp"
 	if [ -n "$SRC_PIN" ]; then
-		unpack_fetched "$PRISTINE.tmp"
+		unpack_fetched "$PRISTINE.tmp" "$PRISTINE"
 	else
 		[ -f "$tarball" ] || die "$tarball missing; run bench/deps.sh as root"
 		step "unpacking linux-source-$KLINE $KVER into $PRISTINE"

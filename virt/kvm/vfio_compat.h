@@ -5,8 +5,9 @@
  * 6.12:  KVM is told when a VM starts and stops using assigned devices
  *        (kvm_arch_start_assignment / kvm_arch_end_assignment), once per
  *        tracked file.
- * 6.17+: those calls were dropped from the device; the hooks below do
- *        nothing there.
+ * 6.17+: those calls were dropped from the device (7.3 has none); the
+ *        hooks below do nothing there and the device does not call them
+ *        (KVM_VFIO_HAS_ASSIGNMENT_HOOKS is 0).
  * Module enablers (ours): struct kvm_device_ops has an owner.
  */
 #ifndef __KVM_VFIO_COMPAT_H
