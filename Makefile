@@ -23,7 +23,7 @@
 
 VARIANT ?= ours
 KLINE ?= 6.12
-KLINES ?= 6.12
+KLINES ?= 6.12 7.3
 BENCH := bench
 export KLINE KLINES
 
