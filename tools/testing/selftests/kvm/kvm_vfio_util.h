@@ -151,11 +151,11 @@ static inline const char *cdev_path(void)
 }
 
 /*
- * The cache-coherent VFIO device of the test guest: QEMU's edu PCI device
- * (1234:11e8) bound to vfio-pci behind the emulated Intel IOMMU with snoop
- * control.  Its sysfs path, or NULL.
+ * The sysfs path of the first PCI device bound to vfio-pci whose device id
+ * (sysfs "device", e.g. "0x11e8") is @device_id, any device when NULL; or
+ * NULL when there is none.
  */
-static inline const char *edu_find(void)
+static inline const char *vfio_pci_find(const char *device_id)
 {
 	static char path[300];
 	char f[600], id[32], drv[300];
@@ -171,16 +171,18 @@ static inline const char *edu_find(void)
 	while (!path[0] && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(f, sizeof(f), "/sys/bus/pci/devices/%s/device",
-			 de->d_name);
-		fp = fopen(f, "r");
-		if (!fp)
-			continue;
-		if (!fgets(id, sizeof(id), fp))
-			id[0] = 0;
-		fclose(fp);
-		if (strncmp(id, "0x11e8", 6))
-			continue;
+		if (device_id) {
+			snprintf(f, sizeof(f), "/sys/bus/pci/devices/%s/device",
+				 de->d_name);
+			fp = fopen(f, "r");
+			if (!fp)
+				continue;
+			if (!fgets(id, sizeof(id), fp))
+				id[0] = 0;
+			fclose(fp);
+			if (strncmp(id, device_id, strlen(device_id)))
+				continue;
+		}
 		snprintf(f, sizeof(f), "/sys/bus/pci/devices/%s/driver",
 			 de->d_name);
 		n = readlink(f, drv, sizeof(drv) - 1);
@@ -193,6 +195,16 @@ static inline const char *edu_find(void)
 	}
 	closedir(d);
 	return path[0] ? path : NULL;
+}
+
+/*
+ * The cache-coherent VFIO device of the test guest: QEMU's edu PCI device
+ * (1234:11e8) bound to vfio-pci behind the emulated Intel IOMMU with snoop
+ * control.  Its sysfs path, or NULL.
+ */
+static inline const char *edu_find(void)
+{
+	return vfio_pci_find("0x11e8");
 }
 
 #define NO_EDU "no coherent VFIO device: QEMU's edu behind " \

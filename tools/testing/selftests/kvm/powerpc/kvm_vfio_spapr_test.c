@@ -84,36 +84,6 @@ static int set_tce(int dev_fd, int groupfd, int tablefd)
 			KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, &p);
 }
 
-/* sysfs path of the first PCI device bound to vfio-pci, or NULL. */
-static const char *vfio_pci_find(void)
-{
-	static char path[300];
-	char f[600], drv[300];
-	struct dirent *de;
-	ssize_t n;
-	DIR *d;
-
-	d = opendir("/sys/bus/pci/devices");
-	if (!d)
-		return NULL;
-	path[0] = 0;
-	while (!path[0] && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "/sys/bus/pci/devices/%s/driver",
-			 de->d_name);
-		n = readlink(f, drv, sizeof(drv) - 1);
-		if (n <= 0)
-			continue;
-		drv[n] = 0;
-		if (!strcmp(strrchr(drv, '/') + 1, "vfio-pci"))
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s",
-				 de->d_name);
-	}
-	closedir(d);
-	return path[0] ? path : NULL;
-}
-
 /* True when the kernel has warned since boot (taint flag W). */
 static bool tainted_warn(void)
 {
@@ -155,7 +125,7 @@ FIXTURE(group) {
 
 FIXTURE_SETUP(group)
 {
-	const char *sysdev = vfio_pci_find();
+	const char *sysdev = vfio_pci_find(NULL);
 
 	self->group = -1;
 	self->warned_before = tainted_warn();
@@ -202,7 +172,7 @@ TEST_F(group, del_without_table_no_warn)
 	ASSERT_EQ(0, tce_releases());	/* nothing was attached */
 	expect_no_warn(_metadata, self);
 	close_fd(&self->group);
-	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find())));
+	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find(NULL))));
 }
 
 /* S1, R1: release with such a group tracked, without a WARN. */
@@ -215,7 +185,7 @@ TEST_F(group, release_without_table_no_warn)
 	ASSERT_EQ(0, tce_releases());
 	expect_no_warn(_metadata, self);
 	close_fd(&self->group);
-	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find())));
+	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find(NULL))));
 }
 
 /* ---- the spapr fixture ---------------------------------------------- */
@@ -255,7 +225,7 @@ static void spapr_open(struct __test_metadata *_metadata,
 	self->group = -1;
 	self->device = -1;
 	self->table = -1;
-	self->sysdev = vfio_pci_find();
+	self->sysdev = vfio_pci_find(NULL);
 	if (!self->sysdev)
 		SKIP(return, NO_GROUP);
 	self->kvm_fd = open("/dev/kvm", O_RDWR);
