@@ -2,6 +2,8 @@
 #
 # kvm-vfio: the front door.  See README.md.
 #
+#   make test               the edit loop: one kernel (VARIANT, KLINE), its
+#                           incremental build, every suite, reduced fuzz/stress
 #   make check              build stock, ours and module kernels of every line,
 #                           boot each, run all tests (KLINES="6.12 7.3")
 #   make check-ppc64        only the pseries (sPAPR TCE) kernels and tests;
@@ -29,19 +31,22 @@ export KLINE KLINES
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
-.PHONY: all check check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
+.PHONY: all test check check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean
 
 all: help
 
 help:
-	@sed -n '3,23p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,25p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
 
 check:
 	@$(BENCH)/check.sh
+
+test:
+	@VARIANT=$(VARIANT) $(BENCH)/test.sh
 
 check-ppc64:
 	@$(BENCH)/ppc64.sh $(PPC64_VARIANTS)
@@ -50,11 +55,9 @@ bench:
 	@$(BENCH)/perf.sh
 
 kernel: deps
-	@set -e; for l in $(KLINES); do \
-		for v in stock ours module; do KLINE=$$l $(BENCH)/kernel.sh build $$v; done; \
+	@set -e; . $(BENCH)/lib.sh; for k in $$(variant_list check $(KLINES)); do \
+		KLINE=$${k%%-*} $(BENCH)/kernel.sh build $${k#*-}; \
 	done
-	@KLINE=$(firstword $(KLINES)) $(BENCH)/kernel.sh build stock-ppc64
-	@KLINE=$(firstword $(KLINES)) $(BENCH)/kernel.sh build ours-ppc64
 
 # The module: the same virt/kvm/vfio.c, Kbuild in this folder.
 module:

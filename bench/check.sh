@@ -1,71 +1,161 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh: everything 'make check' does, in order.  For each kernel line
-# (KLINES, default "6.12 7.3") builds the stock kernel, ours and the
-# module-mode one (x86_64), and on the first line stock and ours for
-# pseries (ppc64le, the sPAPR TCE path); boots each and runs every suite,
-# runs the static checks per line, and ends with the per-line counts and
-# one line "N passed, N failed, N skipped".
+# check.sh: everything 'make check' does.  The kernels are the rows of
+# bench/variants with check=yes on the lines in KLINES (default "6.12
+# 7.3"): for each line stock, ours and the module-mode kernel (x86_64),
+# and on 6.12 the pseries pair (ppc64le, the sPAPR TCE path).
+#
+# Two lanes share the machine: the kernels build one after another (the
+# first of a line cold, the others mostly from ccache), and each kernel's
+# guest boots as soon as its kernel is built, while the next one builds
+# (one guest at a time beside a build, two once the builds are done).
+# Then the static checks per line, and the summary: per kernel, per line,
+# the stock/ours/module comparisons, the timing table, and one line
+# "N passed, N failed, N skipped".
+#
+# CHECK_GUEST_JOBS (default 2) guests at once after the builds;
+# KVM_VFIO_RERUN=1 runs the oracle (stock) guests even when their results
+# could be reused.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 t0=$SECONDS
-# The kernel lines: KLINES (default "6.12 7.3").  Each
-# line gets stock, ours and the module-mode kernel; the pseries pair runs
-# on the first line only (the sPAPR code is the same on every line).
 read -r -a LINES <<<"${KLINES:-6.12 7.3}"
 [ ${#LINES[@]} -gt 0 ] || die "KLINES is empty; give kernel lines, e.g. KLINES=\"6.12 7.3\""
+cache_lock
+KVM_VFIO_RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%Y%m%d-%H%M%S)-$$}
+KVM_VFIO_TIMING="$BENCH_LOGDIR/timing-check.tsv"
+export KVM_VFIO_RUN_ID KVM_VFIO_TIMING
+rm -f "$KVM_VFIO_TIMING"
+step "make check: run $KVM_VFIO_RUN_ID, lines ${LINES[*]}"
+
+s=$SECONDS
 quiet_fail "$BENCH_DIR/deps.sh"
+timing packages $((SECONDS - s))
 need_space "$KVM_VFIO_CACHE" $((6144 * ${#LINES[@]}))
-VARIANTS=(stock ours module)
-PPC64_VARIANTS=(stock-ppc64 ours-ppc64)
-PPC64_LINE=${LINES[0]}
+mapfile -t KERNELS < <(variant_list check "${LINES[@]}")
+[ ${#KERNELS[@]} -gt 0 ] || die "bench/variants has no check=yes kernel on the lines ${LINES[*]}"
+
+lane="$BENCH_LOGDIR/check-lane"
+rm -rf "$lane"
+mkdir -p "$lane"
+logs=() cmps=() oracles=() failed=()
+
+# src LINE: fetch and unpack LINE's pristine tree, timed.
+src() {
+	local s=$SECONDS
+	KLINE=$1 "$BENCH_DIR/kernel.sh" src >"$lane/src-$1.out" 2>&1 || {
+		cat "$lane/src-$1.out" >&2
+		return 1
+	}
+	timing "source $1 (fetch, unpack)" $((SECONDS - s)) \
+		"$(grep -q unpacking "$lane/src-$1.out" && echo new || echo cached)"
+}
+# The first line's tree now; the others' while the first kernels build.
+src "${LINES[0]}" || die "the linux ${LINES[0]} source could not be unpacked"
+cat "$lane/src-${LINES[0]}.out" >&2
+src_pids=()
+for line in "${LINES[@]:1}"; do
+	src "$line" &
+	src_pids+=("$line=$!")
+done
+
+# guest KERNEL: run KERNEL's guest in the background, its output kept in
+# the lane folder and shown when it ends.
+guest() {
+	local k=$1 line=${1%%-*} v=${1#*-} s=$SECONDS rc=0
+	step "guest $k: started"
+	KLINE=$line "$BENCH_DIR/run.sh" "$v" check >"$lane/guest-$k.out" 2>&1 || rc=$?
+	sed 's/^/    /' "$lane/guest-$k.out" >&2
+	step "guest $k: finished in $((SECONDS - s)) s$([ $rc -eq 0 ] || echo ", FAILED")"
+}
+
+# slots: how many guests may run now.
+slots() {
+	if [ -f "$lane/builds-done" ]; then echo "${CHECK_GUEST_JOBS:-2}"; else echo 1; fi
+}
+
+# The guest lane: a kernel name per line on its queue starts that guest
+# when a slot is free.
+mkfifo "$lane/queue"
+(
+	while read -r k; do
+		while [ "$(jobs -rp | wc -l)" -ge "$(slots)" ]; do
+			wait -n 2>/dev/null || true
+		done
+		guest "$k" &
+	done <"$lane/queue"
+	wait
+) &
+lane_pid=$!
+exec 8>"$lane/queue"
+
+for k in "${KERNELS[@]}"; do
+	line=${k%%-*} v=${k#*-}
+	for p in "${src_pids[@]}"; do
+		[ "${p%%=*}" != "$line" ] || {
+			wait "${p#*=}" || die "the linux $line source could not be fetched or unpacked"
+			cat "$lane/src-$line.out" >&2
+		}
+	done
+	# A kernel that does not build, or whose initramfs does not, is a
+	# failed case of the summary; the others still run.
+	if ! KLINE=$line "$BENCH_DIR/kernel.sh" build "$v"; then
+		failed+=(--failed "$k: the kernel build failed (see $BENCH_LOGDIR/build-$line-$v.log)")
+		continue
+	fi
+	# Its initramfs (and the test programs of its line) now, in this
+	# lane, so that two guests never compile the same programs at once.
+	s=$SECONDS
+	if ! KLINE=$line "$BENCH_DIR/initramfs.sh" "$v" >/dev/null; then
+		failed+=(--failed "$k: its initramfs could not be built (see the messages above)")
+		continue
+	fi
+	timing "initramfs $k" $((SECONDS - s))
+	echo "$k" >&8
+	logs+=("$k=$BENCH_LOGDIR/guest-$line-$v-check.log")
+done
+touch "$lane/builds-done"
+
+# Comparisons, per line and architecture: the stock kernel against our
+# first kernel, and that one against our others.
 for line in "${LINES[@]}"; do
-	vs=("${VARIANTS[@]}")
-	[ "$line" != "$PPC64_LINE" ] || vs+=("${PPC64_VARIANTS[@]}")
-	for v in "${vs[@]}"; do
-		KLINE=$line quiet_fail "$BENCH_DIR/kernel.sh" build "$v"
+	for arch in $(awk '/^[^#]/ && NF >= 11 { print $2 }' "$BENCH_DIR/variants" | sort -u); do
+		stock= first=
+		for k in "${KERNELS[@]}"; do
+			[ "${k%%-*}" = "$line" ] || continue
+			variant_load "$line" "${k#*-}"
+			[ "$V_ARCH" = "$arch" ] || continue
+			[ "$V_REUSE" != oracle ] || oracles+=(--oracle "$k")
+			case "$V_TREE" in
+			pristine) stock=$k ;;
+			ours) if [ -z "$first" ]; then first=$k; else cmps+=(--compare "$first,$k"); fi ;;
+			esac
+		done
+		[ -z "$stock" ] || [ -z "$first" ] || cmps+=(--compare "$stock,$first")
 	done
 done
 
-logs=() cmps=()
-# The fuzzer and the stress test make 1,000,000 calls each on our kernel
-# of the first line, 100,000 on the others (enough to compare them; TCG
-# with KASAN is slow).
+# The static checks, per line, while the last guests run.
 for line in "${LINES[@]}"; do
-	for v in "${VARIANTS[@]}"; do
-		n=100000
-		[ "$line/$v" != "${LINES[0]}/ours" ] || n=1000000
-		# A failed boot is reported by the summary, not fatal here.
-		KLINE=$line \
-		GUEST_CMDLINE="kvmvfio.fuzz=$n kvmvfio.stress=$n ${GUEST_CMDLINE:-}" \
-		GUEST_TIMEOUT=${GUEST_TIMEOUT:-1200} \
-			"$BENCH_DIR/run.sh" "$v" check || true
-		logs+=("$line-$v=$BENCH_LOGDIR/guest-$line-$v-check.log")
-	done
-	cmps+=(--compare "$line-stock,$line-ours" --compare "$line-ours,$line-module")
-done
-for v in "${PPC64_VARIANTS[@]}"; do
-	# The stock kernel WARNs in the sPAPR path (a known upstream bug that
-	# our test reproduces): reported from the log, not fatal, there.
-	pow=1
-	[ "$v" != stock-ppc64 ] || pow=0
-	KLINE=$PPC64_LINE GUEST_PANIC_ON_WARN=$pow \
-	GUEST_TIMEOUT=${GUEST_TIMEOUT:-600} \
-		"$BENCH_DIR/run.sh" "$v" check || true
-	logs+=("$PPC64_LINE-$v=$BENCH_LOGDIR/guest-$PPC64_LINE-$v-check.log")
-done
-cmps+=(--compare "$PPC64_LINE-stock-ppc64,$PPC64_LINE-ours-ppc64")
-
-for line in "${LINES[@]}"; do
+	s=$SECONDS
 	ppc=0
-	[ "$line" != "$PPC64_LINE" ] || ppc=1
+	[ -z "$(variant_list check "$line" | grep -- '-ppc64$')" ] || ppc=1
 	KLINE=$line LINT_PPC64=$ppc \
 		"$BENCH_DIR/lint.sh" "$BENCH_LOGDIR/static-checks-$line.log" || true
+	timing "static checks $line" $((SECONDS - s))
 	logs+=("$line-static-checks=$BENCH_LOGDIR/static-checks-$line.log")
 done
 
+exec 8>&-
+s=$SECONDS
+wait "$lane_pid" || true
+timing "waiting for the last guests" $((SECONDS - s))
+
 versions=$(for line in "${LINES[@]}"; do KLINE=$line "$BENCH_DIR/kernel.sh" version; done | paste -sd, -)
+timing total $((SECONDS - t0))
 step "summary (linux $versions, $((SECONDS - t0)) s)"
-exec python3 "$BENCH_DIR/ktap.py" "${logs[@]}" "${cmps[@]}"
+exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
+	--timing "$KVM_VFIO_TIMING" "${oracles[@]}" "${failed[@]}" \
+	"${logs[@]}" "${cmps[@]}"

@@ -13,12 +13,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:?usage: initramfs.sh VARIANT}
-PRISTINE=$("$BENCH_DIR/kernel.sh" tree stock)
+variant_load "$KLINE" "$variant"
+PRISTINE=$("$BENCH_DIR/kernel.sh" pristine)
 OUT=$("$BENCH_DIR/kernel.sh" out "$variant")
-case "$variant" in
-*-ppc64) KARCH=powerpc CC=powerpc64le-linux-gnu-gcc GUEST_TAG=-ppc64 ;;
-*) KARCH=x86_64 CC=gcc GUEST_TAG= ;;
-esac
+CC=$GUEST_CC
 command -v "$CC" >/dev/null || die "$CC not found; run bench/deps.sh as root"
 GUEST="$KVM_VFIO_CACHE/guest/$KLINE$GUEST_TAG"
 HDRS="$GUEST/headers"
@@ -68,18 +66,39 @@ TRACEFS_H="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_tracefs.h"
 DRV_H="$SRC_DIR/virt/kvm/vfio/test_driver.h"
 img="$GUEST/initramfs-$variant.cpio"
 
-# pack STAGE: the image of VARIANT, whose path is printed.
+# pack STAGE: the image of VARIANT, whose path is printed.  The same
+# files give the same image (fixed mtimes, no inode numbers), so that an
+# oracle's results can be keyed by it (run.sh).
 pack() {
-	(cd "$1" && find . | sort | cpio -o -H newc --quiet) >"$img"
+	find "$1" -exec touch -h -d @0 {} +
+	(cd "$1" && find . | LC_ALL=C sort |
+		cpio -o -H newc --quiet --reproducible) >"$img"
 	echo "$img"
 }
 
+# prune DIR NAME...: DIR keeps only the programs NAME... (a test deleted
+# from the tree is not run from the cache).
+prune() {
+	local dir=$1 f
+	shift
+	for f in "$dir"/*; do
+		[ -e "$f" ] || continue
+		case " $* " in
+		*" $(basename "$f") "*) ;;
+		*) rm -rf "$f" ;;
+		esac
+	done
+}
+
 # ppc64: a static /init runs the tests; the kernel has no modules.
-if [ -n "$GUEST_TAG" ]; then
+if [ "$KARCH" = powerpc ]; then
 	build_prog "$GUEST/init" "$BENCH_DIR/guest/ppc64_init.c"
+	progs=()
 	for src in "$SRC_DIR"/tools/testing/selftests/kvm/powerpc/kvm_vfio*_test.c; do
 		build_prog "$TESTS/$(basename "$src" .c)" "$src" "$UTIL" "$TRACEFS_H"
+		progs+=("$(basename "$src" .c)")
 	done
+	prune "$TESTS" "${progs[@]}" kselftests
 	stage="$GUEST/stage-$variant"
 	rm -rf "$stage"
 	mkdir -p "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" \
@@ -91,15 +110,19 @@ if [ -n "$GUEST_TAG" ]; then
 fi
 
 build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
+progs=()
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
 	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL" \
 		"$DRV_H" "$TRACEFS_H"
+	progs+=("$(basename "$src" .c)")
 done
 # Shell tests run as they are.
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
 	cmp -s "$src" "$TESTS/kselftests/$(basename "$src")" ||
 		install -m 755 "$src" "$TESTS/kselftests/$(basename "$src")"
+	progs+=("$(basename "$src")")
 done
+prune "$TESTS/kselftests" "${progs[@]}"
 build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c" "$UTIL"
 build_prog "$TESTS/kvm_vfio_bench" \
 	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_bench.c" "$UTIL"

@@ -5,17 +5,17 @@
 #
 #   kernel.sh src              unpack the pristine linux-source tree (once)
 #   kernel.sh build VARIANT    prepare VARIANT's tree and build it
+#   kernel.sh tree|out|image VARIANT   print VARIANT's tree, output folder
+#                              or the image QEMU boots
+#   kernel.sh version          the linux-source version of KLINE
 #
-# VARIANT is "stock" (the pristine tree), "ours" (a hard-linked copy of it
-# with our patches applied and our files overlaid) or "module" (our tree
-# configured without the built-in device, plus kvm-vfio.ko built out of
-# tree from the same sources): the debug kernels of the tests.
-# "stock-nodebug" and "ours-nodebug" are their twins without the debugging
-# options, for the benchmark.  "stock-ppc64" and "ours-ppc64" are pseries
-# (ppc64le, KVM PR) kernels, cross-built, for the sPAPR TCE path;
-# "stockfix-ppc64" is the pristine tree with only patches/upstream/ applied
-# (the fix we send upstream), built on demand.  Each variant has its own
-# output folder (O=).
+# The kernels, KLINE-VARIANT, are the rows of bench/variants: which tree
+# (pristine, ours or stockfix), architecture and config fragments each
+# has.  Every variant has its own tree under build/<line>/<variant>, a
+# hard-linked copy of the pristine one (patched and overlaid for ours),
+# with its output folder inside it (O=<tree>/out): kbuild then names
+# every source by the same relative path in every variant, and ccache
+# serves the second and third kernel of a line from the first.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -107,120 +107,110 @@ upstream_patch_files() {
 	ls "$SRC_DIR/patches/upstream/$KLINE"/*.patch 2>/dev/null || true
 }
 
-# patch_tree NAME TREE PATCH...: TREE becomes a hard-linked copy of the
-# pristine tree with PATCHes applied.
-patch_tree() {
-	local name=$1 tree=$2 p f
-	shift 2
-	step "$name: creating $tree from pristine $KVER"
+# The patches of a tree kind: ours takes patches/<line>/, stockfix only
+# the fixes we send upstream, pristine none.
+tree_patches() {
+	case "$1" in
+	ours) patch_files ;;
+	stockfix) upstream_patch_files ;;
+	esac
+}
+
+# unlink_copy FILE: FILE gets an inode of its own (the pristine tree is
+# never written through a hard link) and a new mtime.
+unlink_copy() {
+	cp "$1" "$1.unlink"
+	mv -f "$1.unlink" "$1"
+}
+
+# make_tree NAME TREE KIND: TREE becomes a hard-linked copy of the
+# pristine tree with KIND's patches applied.  Its output folder
+# (TREE/out) is kept, and the files that the old and the new patch sets
+# touch get new mtimes, so make rebuilds exactly what they change.
+make_tree() {
+	local name=$1 tree=$2 kind=$3 p f keep="$2.out-keep" touched
+	step "$name: creating its tree from pristine $KVER"
+	touched=$(cat "$tree/.kvm-vfio-patched" 2>/dev/null || true)
+	rm -rf "$keep"
+	[ ! -d "$tree/out" ] || mv "$tree/out" "$keep"
 	rm -rf "$tree"
+	mkdir -p "$(dirname "$tree")"
 	cp -al "$PRISTINE" "$tree"
-	for p in "$@"; do
-		# Break the hard links of the files the patch touches so the
-		# pristine tree is never written through them.
+	rm -f "$tree/.kvm-vfio-unpacked"
+	for p in $(tree_patches "$kind"); do
 		for f in $(sed -n 's|^+++ b/||p' "$p"); do
-			if [ -f "$tree/$f" ] && [ "$(stat -c %h "$tree/$f")" -gt 1 ]; then
-				cp "$tree/$f" "$tree/$f.unlink"
-				mv -f "$tree/$f.unlink" "$tree/$f"
-			fi
+			[ ! -f "$tree/$f" ] || unlink_copy "$tree/$f"
+			touched+=$'\n'"$f"
 		done
 		step "$name: applying $(basename "$p")"
 		patch -d "$tree" -p1 -s --no-backup-if-mismatch <"$p" ||
 			die "patch $p does not apply to linux-source-$KLINE $KVER"
 	done
+	# Files a patch touched before and no longer does are pristine again,
+	# older than their objects: new mtimes make them rebuild.
+	for f in $touched; do
+		[ ! -f "$tree/$f" ] || [ "$(stat -c %h "$tree/$f")" -eq 1 ] ||
+			unlink_copy "$tree/$f"
+	done
+	printf '%s\n' $touched | sort -u >"$tree/.kvm-vfio-patched"
+	[ ! -d "$keep" ] || mv "$keep" "$tree/out"
 }
 
-# The pristine tree with only the fixes we send upstream.
-prepare_stockfix() {
-	local tree="$SRC_ROOT/stockfix" stamp p
-	stamp=$( { echo "$KVER"; for p in $(upstream_patch_files); do
-		basename "$p"; sha1sum <"$p"; done; } | sha1sum | cut -d' ' -f1)
-	[ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" = "$stamp" ] && return 0
-	# shellcheck disable=SC2046
-	patch_tree stockfix "$tree" $(upstream_patch_files)
-	echo "$stamp" >"$tree/.kvm-vfio-stamp"
-}
-
-# The tree of "ours" is rebuilt from the pristine one when the set of
-# patches or overlaid files changes; otherwise only changed files are copied
-# so that make rebuilds what depends on them and nothing else.
-prepare_ours() {
-	local tree="$SRC_ROOT/ours" stamp p f
-	# Content only: the same change checked out elsewhere (CI's fresh
-	# clone) must not recreate the tree and rebuild what the patches touch.
-	stamp=$( { echo "$KVER"; overlay_files; for p in $(patch_files); do
-		basename "$p"; sha1sum <"$p"; done; } | sha1sum | cut -d' ' -f1)
-	if [ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" != "$stamp" ]; then
-		# shellcheck disable=SC2046
-		patch_tree ours "$tree" $(patch_files)
-		echo "$stamp" >"$tree/.kvm-vfio-stamp"
-	fi
-	overlay_files | while read -r f; do
+# sync_overlay TREE: our files copied over TREE where they differ (make
+# rebuilds what depends on them and nothing else); a file we overlaid
+# before and no longer have gets its pristine version back, or goes.
+sync_overlay() {
+	local tree=$1 f
+	overlay_files >"$tree/.kvm-vfio-overlay.new"
+	while read -r f; do
 		cmp -s "$SRC_DIR/$f" "$tree/$f" || {
 			mkdir -p "$(dirname "$tree/$f")"
 			cp --remove-destination "$SRC_DIR/$f" "$tree/$f"
 		}
-	done
+	done <"$tree/.kvm-vfio-overlay.new"
+	if [ -f "$tree/.kvm-vfio-overlay" ]; then
+		comm -23 "$tree/.kvm-vfio-overlay" "$tree/.kvm-vfio-overlay.new" |
+		while read -r f; do
+			rm -f "$tree/$f"
+			[ ! -f "$PRISTINE/$f" ] || cp "$PRISTINE/$f" "$tree/$f"
+		done
+	fi
+	mv "$tree/.kvm-vfio-overlay.new" "$tree/.kvm-vfio-overlay"
 	mkdir -p "$tree/virt/kvm/vfio"
 	cmp -s "$SRC_DIR/Kconfig" "$tree/virt/kvm/vfio/Kconfig" ||
 		cp --remove-destination "$SRC_DIR/Kconfig" "$tree/virt/kvm/vfio/Kconfig"
 }
 
-VARIANTS_HELP="stock, ours, module, stock-nodebug, ours-nodebug, stock-ppc64, ours-ppc64 or stockfix-ppc64"
+# prepare_tree VARIANT: VARIANT's tree, made again from the pristine one
+# only when its patch set changes (the stamp hashes the patches' content,
+# so CI's fresh clone elsewhere reuses it); then, for ours, our files.
+prepare_tree() {
+	local tree p stamp
+	tree=$(variant_tree "$1")
+	stamp=$( { echo "$KVER $V_TREE"; for p in $(tree_patches "$V_TREE"); do
+		basename "$p"; sha1sum <"$p"; done; } | sha1sum | cut -d' ' -f1)
+	[ "$(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" = "$stamp" ] || {
+		make_tree "$KLINE-$1" "$tree" "$V_TREE"
+		echo "$stamp" >"$tree/.kvm-vfio-stamp"
+	}
+	[ "$V_TREE" != ours ] || sync_overlay "$tree"
+}
 
 variant_tree() {
-	case "$1" in
-	stock | stock-nodebug | stock-ppc64) echo "$PRISTINE" ;;
-	ours | module | ours-nodebug | ours-ppc64) echo "$SRC_ROOT/ours" ;;
-	stockfix-ppc64) echo "$SRC_ROOT/stockfix" ;;
-	*) die "unknown kernel variant '$1' (expected $VARIANTS_HELP)" ;;
-	esac
+	echo "$BUILD_ROOT/$1"
 }
 
-prepare_tree() {
-	case "$1" in
-	ours | module | ours-nodebug | ours-ppc64) prepare_ours ;;
-	stockfix-ppc64) prepare_stockfix ;;
-	esac
-}
-
-# The architecture of VARIANT: KARCH, the make arguments (KMAKE), the build
-# targets and the image QEMU boots, relative to the output folder.
-set_arch() {
-	case "$1" in
-	*-ppc64)
-		KARCH=powerpc
-		KMAKE=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-
-		       CC="ccache powerpc64le-linux-gnu-gcc")
-		KTARGETS=(vmlinux)
-		KIMAGE=vmlinux ;;
-	*)
-		KARCH=x86_64
-		KMAKE=(ARCH=x86_64 CC="ccache gcc")
-		KTARGETS=(bzImage modules)
-		KIMAGE=arch/x86/boot/bzImage ;;
-	esac
-}
-
-# configure VARIANT TREE OUT: tinyconfig + our fragments, redone only when a
-# fragment changes, then checked: every requested option must have stuck.
+# configure VARIANT TREE OUT: tinyconfig + VARIANT's fragments, redone only
+# when a fragment changes, then checked: every requested option must have
+# stuck.
 configure() {
-	local variant=$1 tree=$2 out=$3 frags stamp log
-	case "$variant" in
-	*-ppc64) frags=("$BENCH_DIR/config/ppc64.config"
-			"$BENCH_DIR/config/ppc64-debug.config") ;;
-	*-nodebug) frags=("$BENCH_DIR/config/base.config") ;;
-	*) frags=("$BENCH_DIR/config/base.config"
-		  "$BENCH_DIR/config/debug.config") ;;
-	esac
-	# Per-line additions, only where an option changed name or appeared.
-	[ ! -f "$BENCH_DIR/config/line-$KLINE.config" ] ||
-		frags+=("$BENCH_DIR/config/line-$KLINE.config")
-	case "$variant" in
-	ours) frags+=("$BENCH_DIR/config/ours.config") ;;
-	ours-ppc64) frags+=("$BENCH_DIR/config/ours-ppc64.config") ;;
-	module) frags+=("$BENCH_DIR/config/module.config") ;;
-	esac
+	local variant=$1 tree=$2 out=$3 frags=() f stamp log
+	for f in ${V_CONFIG//,/ }; do
+		frags+=("$BENCH_DIR/config/$f.config")
+		# Per-line additions, only where an option changed name or appeared.
+		[ "$f" != base ] || [ ! -f "$BENCH_DIR/config/line-$KLINE.config" ] ||
+			frags+=("$BENCH_DIR/config/line-$KLINE.config")
+	done
 	stamp=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
 	[ -f "$out/.config" ] &&
 		[ "$(cat "$out/.kvm-vfio-config" 2>/dev/null)" = "$stamp" ] && return 0
@@ -242,31 +232,57 @@ configure() {
 	echo "$stamp" >"$out/.kvm-vfio-config"
 }
 
+# ccache_stat NAME: one counter of ccache's statistics.
+ccache_stat() {
+	ccache --print-stats 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+}
+
 build() {
-	local variant=$1 tree out log t0
+	local variant=$1 tree out log t0 kind hits misses ncc note
+	variant_load "$KLINE" "$variant"
 	unpack_pristine
+	# A tree of the old layout (output folder beside the tree) goes.
 	tree=$(variant_tree "$variant")
+	[ ! -d "$tree" ] || [ -f "$tree/.kvm-vfio-stamp" ] || rm -rf "$tree"
+	rm -rf "$SRC_ROOT/ours" "$SRC_ROOT/stockfix"
 	prepare_tree "$variant"
-	set_arch "$variant"
-	out="$BUILD_ROOT/$variant"
+	out="$tree/out"
 	mkdir -p "$out"
 	need_space "$KVM_VFIO_CACHE" 2048
 	configure "$variant" "$tree" "$out"
+	kind=incremental
+	[ -f "$out/$KIMAGE" ] || kind=cold
 	log="$BENCH_LOGDIR/build-$KLINE-$variant.log"
-	step "$variant: building linux $KVER (log: $log)"
+	rm -f "$log"
+	step "$variant: building linux $KVER, $kind (log: $log)"
 	t0=$SECONDS
 	export CCACHE_DIR=${CCACHE_DIR:-$KVM_VFIO_CACHE/ccache}
 	export CCACHE_BASEDIR="$KVM_VFIO_CACHE"
+	# Without debug info the working directory is not hashed anyway;
+	# with it, the variants' folders must not keep them apart.
+	export CCACHE_NOHASHDIR=1
+	ccache -z >/dev/null 2>&1 || true
 	if ! make -C "$tree" O="$out" "${KMAKE[@]}" \
 		-j"${JOBS:-3}" "${KTARGETS[@]}" 2>&1 | tee "$log" |
 		awk '/^  [A-Z]/ { n++; if (n % 250 == 0) { print "    ... " n " build steps"; fflush() } }'
 	then
 		grep -m5 -E 'error|Error' "$log" | sed 's/^/    /' >&2 || true
+		timing "build $KLINE-$variant" $((SECONDS - t0)) "$kind, FAILED"
 		die "$variant: kernel build failed; see $log"
 	fi
-	[ "$variant" != module ] || build_module "$out"
-	[ "$variant" != stock ] || build_test_driver "$out"
-	step "$variant: built in $((SECONDS - t0)) s: $out/$KIMAGE"
+	case "$V_EXTRA" in
+	module) build_module "$out" ;;
+	testdrv) build_test_driver "$out" ;;
+	esac
+	ncc=$(grep -c '^  CC ' "$log" || true)
+	[ "$ncc" -gt 0 ] || [ "$kind" = cold ] || kind=cached
+	hits=$(( $(ccache_stat direct_cache_hit) + $(ccache_stat preprocessed_cache_hit) ))
+	misses=$(ccache_stat cache_miss)
+	note="$kind, $ncc compiled"
+	[ $((hits + misses)) -eq 0 ] ||
+		note+=", ccache $hits hits / $misses misses ($((100 * hits / (hits + misses)))%)"
+	timing "build $KLINE-$variant" $((SECONDS - t0)) "$note"
+	step "$variant: built in $((SECONDS - t0)) s ($note): $out/$KIMAGE"
 }
 
 # kvm-vfio.ko for the module kernel, with the project's own Kbuild, from a
@@ -304,18 +320,24 @@ build_test_driver() {
 	cp "$dsrc/kvm_vfio_test_driver.ko" "$out/extra/"
 }
 
+USAGE="usage: kernel.sh src | pristine | build VARIANT | tree VARIANT | out VARIANT | image VARIANT | version (VARIANT: a $KLINE row of bench/variants: $(variant_list all "$KLINE" | sed "s/^$KLINE-//" | tr '\n' ' '))"
 case "${1:-}" in
 src) unpack_pristine ;;
-build) build "${2:?usage: kernel.sh build VARIANT ($VARIANTS_HELP)}" ;;
+pristine)
+	unpack_pristine
+	echo "$PRISTINE" ;;
+build) build "${2:?$USAGE}" ;;
 tree)
+	variant_load "$KLINE" "${2:-ours}"
 	unpack_pristine
 	prepare_tree "${2:-ours}"
 	variant_tree "${2:-ours}" ;;
-out) echo "$BUILD_ROOT/${2:?}" ;;
+out)
+	variant_load "$KLINE" "${2:?$USAGE}"
+	echo "$(variant_tree "$2")/out" ;;
 image)
-	variant_tree "${2:?}" >/dev/null
-	set_arch "$2"
-	echo "$BUILD_ROOT/$2/$KIMAGE" ;;
+	variant_load "$KLINE" "${2:?$USAGE}"
+	echo "$(variant_tree "$2")/out/$KIMAGE" ;;
 version) echo "$KVER" ;;
-*) die "usage: kernel.sh src | build VARIANT | tree VARIANT | out VARIANT | image VARIANT | version (VARIANT: $VARIANTS_HELP)" ;;
+*) die "$USAGE" ;;
 esac

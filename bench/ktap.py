@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Read KTAP from test guest console logs and print the verdict.
 
-  ktap.py LABEL=LOG [LABEL=LOG ...] [--compare A,B ...]
+  ktap.py [--run-id ID] [--oracle LABEL ...] [--failed WHY ...]
+          [--timing FILE] LABEL=LOG [LABEL=LOG ...] [--compare A,B ...]
 
 Each LOG is the console of one kernel.  KUnit suites (nested KTAP before
 /init runs) and kselftest programs (TAP between the guest's
@@ -20,6 +21,15 @@ there, a matching case that does not pass and a matching kernel splat are
 reported as "expected (known upstream bug)" and counted as skipped, not as
 failures; on every other kernel they are failures like any other.
 
+With --run-id, a log counts only if it is this run's: its first line,
+written by the host before the step starts, and the guest's echo of its
+command line both name ID.  An --oracle kernel (a stock kernel) may
+instead carry the results of an earlier run that bench/run.sh reused,
+and only an oracle may skip for "feature absent:" in a comparison.  Each
+--failed WHY is a step that did not produce a log (a kernel that did not
+build), counted as a failed case.  --timing FILE is the run's timing table
+(bench/lib.sh timing), printed with the time of each suite in each guest.
+
 Prints a summary per kernel and per suite and ends with the line
 "N passed, N failed, N skipped"; exits 1 if anything failed.
 """
@@ -34,8 +44,14 @@ SPLAT = re.compile(
     r'suspicious RCU usage|KASAN: |UBSAN: |unreferenced object 0x|INFO: task .* blocked|'
     r'rcu_sched self-detected stall|soft lockup|hard LOCKUP|list_add corruption|'
     r'list_del corruption|DEBUG_LOCKS_WARN_ON)')
-MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)')
-MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)')
+MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)(?: at ([\d.]+))?')
+MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)(?: at ([\d.]+))?')
+MARK_END = re.compile(r'^# kvm-vfio-guest: end at ([\d.]+)')
+STAMP = re.compile(r'^\[\s*(\d+\.\d+)\]')
+BENCH_RUN = re.compile(r'^# kvm-vfio-bench: run (\S+)')
+BENCH_REUSED = re.compile(r'^# kvm-vfio-bench: reused run (\S+)')
+BENCH_FAILED = '# kvm-vfio-bench: FAILED: '
+GUEST_RUN = re.compile(r'^# kvm-vfio-guest: run id (\S+)')
 MARK_DONE = '# kvm-vfio-guest: done'
 # A SKIP for a feature this kernel does not have (our trace events on the
 # stock kernel): an expected difference when kernels are compared.
@@ -59,6 +75,8 @@ class Suite:
         self.plan = None
         self.absent = set()      # cases skipped for a feature this kernel lacks
         self.known = {}          # case -> known upstream bug it shows
+        self.start = None        # guest uptime (s) when it started
+        self.secs = None         # how long it ran
 
     def add(self, name, status, directive=None):
         while name in self.cases:
@@ -80,20 +98,44 @@ def status_of(ok, directive):
     return 'pass' if ok == 'ok' else 'fail'
 
 
-def parse(path):
+class Ids:
+    """The run ids a log names: host's, reused run's and the guest's."""
+    host = reused = guest = None
+
+
+def parse(path, ids=None):
     """Return (suites, problems, figures) for one console log."""
     suites, problems = [], []
+    ids = ids if ids is not None else Ids()
     try:
         with open(path, errors='replace') as f:
-            lines = [TS.sub('', l.rstrip('\r\n')) for l in f]
-    except OSError as e:
-        return suites, ['cannot read console log %s: %s' % (path, e)], []
+            raw = [l.rstrip('\r\n') for l in f]
+    except OSError:
+        return suites, ['no log at %s: the step did not run in this run' % path], []
+    stamps = []
+    for l in raw:
+        m = STAMP.match(l)
+        stamps.append(float(m.group(1)) if m else None)
+    lines = [TS.sub('', l) for l in raw]
+    for l in lines[:3]:
+        m = BENCH_RUN.match(l)
+        if m and ids.host is None:
+            ids.host = m.group(1)
+        m = BENCH_REUSED.match(l)
+        if m:
+            ids.reused = m.group(1)
+    for l in lines:
+        if l.startswith(BENCH_FAILED):
+            problems.append(l[len(BENCH_FAILED):])
+        m = GUEST_RUN.match(l)
+        if m and ids.guest is None:
+            ids.guest = m.group(1)
 
     figures = []     # "# kvm-vfio-figures: ..." lines of the tools
     kunit = None     # current KUnit suite
     kself = None     # current kselftest program
     done = False
-    for line in lines:
+    for i, line in enumerate(lines):
         if SPLAT.search(line):
             problems.append('kernel splat: ' + line.strip())
         if line.startswith('# kvm-vfio-figures: '):
@@ -102,10 +144,14 @@ def parse(path):
         if m:
             kunit = None
             kself = Suite(m.group(1))
+            if m.group(2):
+                kself.start = float(m.group(2))
             suites.append(kself)
             continue
         m = MARK_EXIT.match(line)
         if m and kself:
+            if m.group(3) and kself.start is not None:
+                kself.secs = float(m.group(3)) - kself.start
             if kself.plan is not None and len(kself.cases) < kself.plan:
                 kself.notes.append('%d of %d planned results missing' %
                                    (kself.plan - len(kself.cases), kself.plan))
@@ -132,6 +178,7 @@ def parse(path):
         m = re.match(r'^    # Subtest: (\S+)', line)
         if m:
             kunit = Suite('kunit:' + m.group(1))
+            kunit.start = stamps[i]
             suites.append(kunit)
             continue
         m = re.match(r'^    1\.\.(\d+)', line)
@@ -145,6 +192,8 @@ def parse(path):
                 kunit.add(m.group(4) or 'case %s' % m.group(3),
                           status_of(m.group(2), m.group(5)))
             elif indent == 0:
+                if kunit.start is not None and stamps[i] is not None:
+                    kunit.secs = stamps[i] - kunit.start
                 if m.group(2) == 'not ok' and not kunit.count('fail'):
                     kunit.notes.append('suite failed with no failed case')
                     kunit.add('(suite)', 'fail')
@@ -181,13 +230,61 @@ def apply_known_bugs(label, suites, problems):
     return notes
 
 
+def check_ids(label, ids, run_id, oracle):
+    """Problems if the log of LABEL is not this run's."""
+    if run_id is None:
+        return []
+    if ids.host != run_id:
+        return ['the log is not this run\'s (it names run %s, this is %s): '
+                'the step did not run' % (ids.host or 'none', run_id)]
+    want = run_id
+    if ids.reused:
+        if not oracle:
+            return ['results reused from run %s, but only an oracle kernel '
+                    'may reuse results' % ids.reused]
+        want = ids.reused
+    if ids.guest != want:
+        return ['the guest named run %s, expected %s: not this run\'s '
+                'output' % (ids.guest or 'none', want)]
+    return []
+
+
+def print_timing(path, results):
+    """The timing table: each phase of the run, and each suite of a guest."""
+    try:
+        with open(path) as f:
+            rows = [l.rstrip('\n').split('\t') for l in f if l.strip()]
+    except OSError:
+        print('timing: no table at %s' % path)
+        return
+    print('timing (seconds):')
+    for row in rows:
+        name, secs, note = (row + ['', ''])[:3]
+        print('  %-44s %6s  %s' % (name, secs, note))
+        if name.startswith('guest ') and name[6:] in results:
+            for su in results[name[6:]]:
+                if su.secs is not None:
+                    print('      %-40s %6.0f' % (su.name, su.secs))
+
+
 def main(argv):
     compares = []
     runs = []
+    oracles = set()
+    failed_steps = []
+    run_id = timing = None
     args = iter(argv)
     for a in args:
         if a == '--compare':
             compares.append(next(args).split(','))
+        elif a == '--run-id':
+            run_id = next(args)
+        elif a == '--oracle':
+            oracles.add(next(args))
+        elif a == '--failed':
+            failed_steps.append(next(args))
+        elif a == '--timing':
+            timing = next(args)
         elif '=' in a:
             runs.append(tuple(a.split('=', 1)))
         else:
@@ -208,8 +305,19 @@ def main(argv):
             t[key] += n
 
     results = {}
+    for why in failed_steps:
+        print('step FAILED: %s' % why)
+        count(why, 'fail', 1)
     for label, log in runs:
-        suites, problems, figures = parse(log)
+        ids = Ids()
+        suites, problems, figures = parse(log, ids)
+        if not any(p.startswith('no log at') for p in problems):
+            bad = check_ids(label, ids, run_id, label in oracles)
+            if bad:
+                suites, problems, figures = [], bad, []
+        if ids.reused and not problems:
+            figures.insert(0, 'results reused from run %s (oracle kernel, '
+                           'same kernel, initramfs and command line)' % ids.reused)
         expected_splats = apply_known_bugs(label, suites, problems)
         results[label] = suites
         print('kernel %s (console log: %s)' % (label, log))
@@ -237,7 +345,7 @@ def main(argv):
                 print('      note: %s' % n)
         for n in expected_splats:
             print('  expected: %s' % n)
-        if not suites:
+        if not suites and not problems:
             problems.append('no test results in the console log')
         for pr in problems:
             print('  FAILED: %s' % pr)
@@ -254,9 +362,11 @@ def main(argv):
               for c, st in s.cases.items()}
         rb = {(s.name, c): st for s in results[b] if s.name in common
               for c, st in s.cases.items()}
-        # Only the first kernel of a pair (the stock one) may lack one.
+        # Only an oracle (a stock kernel) may lack a feature; a known
+        # upstream bug is the stock kernel's too.
         absent = {(s.name, c) for s in results[a] if s.name in common
-                  for c in s.absent | set(s.known)}
+                  for c in (s.absent if a in oracles or not oracles
+                            else set()) | set(s.known)}
         diff = sorted(k for k in set(ra) | set(rb) if ra.get(k) != rb.get(k))
         expected = [k for k in diff if k in absent]
         diff = [k for k in diff if k not in absent]
@@ -275,6 +385,8 @@ def main(argv):
             count(a, 'fail', 1)
         count(a, 'fail', len(diff))
 
+    if timing:
+        print_timing(timing, results)
     if len(per_line) > 1:
         for line, t in sorted(per_line.items()):
             print('linux %-8s %d passed, %d failed, %d skipped' %

@@ -20,7 +20,9 @@ need_space() {
 		die "only ${avail} MiB free under $1, need $2 MiB; free some space or set KVM_VFIO_CACHE to a larger disk"
 }
 
-# A command that fails where no check expected it still says where.
+# A command that fails where no check expected it still says where, inside
+# functions too (-E).
+set -E
 trap 'die "$(basename "$0"): unexpected failure at line $LINENO (exit $?)"' ERR
 # A step that already said what failed: pass its status on without a second
 # message.  Usage: quiet_fail command...
@@ -56,4 +58,55 @@ apt_fetch() {
 		echo "$* not in $suite (see $log; 'apt-cache policy' with that configuration lists what is)" >&2
 		return 1
 	fi
+}
+
+# variant_load LINE VARIANT: the row LINE-VARIANT of bench/variants in
+# V_ARCH, V_TREE, V_CONFIG, V_EXTRA, V_CHECK, V_FUZZ, V_STRESS, V_TIMEOUT,
+# V_WARN and V_REUSE, and its architecture's settings (bench/arch/<arch>.sh).
+variant_load() {
+	local row
+	row=$(awk -v k="$1-$2" '$1 == k' "$BENCH_DIR/variants")
+	[ -n "$row" ] ||
+		die "no kernel '$1-$2' in bench/variants (there: $(variant_list all | tr '\n' ' '))"
+	read -r _ V_ARCH V_TREE V_CONFIG V_EXTRA V_CHECK V_FUZZ V_STRESS V_TIMEOUT \
+		V_WARN V_REUSE <<<"$row"
+	[ -f "$BENCH_DIR/arch/$V_ARCH.sh" ] ||
+		die "bench/variants: $1-$2 has arch '$V_ARCH', but there is no bench/arch/$V_ARCH.sh"
+	# shellcheck source=/dev/null
+	. "$BENCH_DIR/arch/$V_ARCH.sh"
+}
+
+# variant_list all|check [LINE...]: the kernels (LINE-VARIANT) of
+# bench/variants, all of them or those 'make check' runs, of the given
+# lines (default: every line), in table order.
+variant_list() {
+	local which=$1
+	shift
+	awk -v which="$which" -v lines="$*" '
+		BEGIN { n = split(lines, l, " "); for (i = 1; i <= n; i++) want[l[i]] = 1 }
+		/^[^#]/ && NF >= 11 {
+			line = $1; sub(/-.*/, "", line)
+			if ((which == "all" || $6 == "yes") && (n == 0 || line in want))
+				print $1
+		}' "$BENCH_DIR/variants"
+}
+
+# timing NAME SECONDS [NOTE]: one row of this run's timing table (the file
+# KVM_VFIO_TIMING names; nothing when it is unset).
+timing() {
+	[ -z "${KVM_VFIO_TIMING:-}" ] ||
+		printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$KVM_VFIO_TIMING"
+}
+
+# cache_lock: hold the cache's lock for the rest of this process (and the
+# children it starts), so that two runs never rewrite one tree or staging
+# folder under each other.  A second run waits, saying so.
+cache_lock() {
+	[ -z "${KVM_VFIO_LOCKED:-}" ] || return 0
+	exec 9>"$KVM_VFIO_CACHE/.lock"
+	if ! flock -n 9; then
+		step "the cache $KVM_VFIO_CACHE is busy (another make check, test or kernel build holds $KVM_VFIO_CACHE/.lock); waiting"
+		flock 9
+	fi
+	export KVM_VFIO_LOCKED=1
 }

@@ -11,6 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LOG=${1:?usage: lint.sh LOG}
+# A log left from an earlier run never stands for this one.
+rm -f "$LOG"
 TREE=$("$BENCH_DIR/kernel.sh" tree ours)
 OUT=$("$BENCH_DIR/kernel.sh" out ours)
 HDRS="$KVM_VFIO_CACHE/guest/$KLINE/headers"
@@ -161,6 +163,8 @@ done
 check "kselftest in-tree build (tools/testing/selftests/kvm)" "$WORK/out"
 
 {
+	echo "# kvm-vfio-bench: run ${KVM_VFIO_RUN_ID:-none} kernel $KLINE-static-checks mode lint"
+	echo "# kvm-vfio-guest: run id ${KVM_VFIO_RUN_ID:-none}"
 	echo "# kvm-vfio-guest: running static-checks"
 	echo "TAP version 13"
 	echo "1..$n"

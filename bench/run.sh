@@ -1,103 +1,143 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh VARIANT MODE: boot VARIANT's kernel under QEMU (TCG, -cpu max, so
-# KVM works inside) and run MODE in the guest: check, bench, demo, shell or
-# run.
-# The console log is kept in a file whose path is printed.  Exit status:
-# 0 when the guest reported "done", 1 otherwise (crash, hang, no verdict).
+# run.sh VARIANT MODE: boot the kernel KLINE-VARIANT of bench/variants
+# under QEMU (TCG; the machine is its architecture's, bench/arch/) and run
+# MODE in the guest: check, bench, demo, shell or run.
+#
+# The console log is kept in a file whose path is printed.  Its first line,
+# written before QEMU starts, names this run (KVM_VFIO_RUN_ID, or a new
+# id), and the guest echoes the same id from its command line: a log
+# without both is not this run's.  Exit status: 0 when the guest reported
+# "done", 1 otherwise (crash, hang, no verdict).
+#
+# An oracle kernel (reuse=oracle in bench/variants: the stock kernels) in
+# check mode reuses the results of an earlier run whose kernel image,
+# initramfs, command line and host QEMU were the same; the log then says
+# so.  KVM_VFIO_RERUN=1 forces a new run.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 variant=${1:?usage: run.sh VARIANT MODE}
 mode=${2:?usage: run.sh VARIANT MODE}
-TIMEOUT=${GUEST_TIMEOUT:-600}
+variant_load "$KLINE" "$variant"
+case " $GUEST_MODES " in
+*" $mode "*) ;;
+*) die "$variant: mode '$mode' does not run on $KARCH guests (modes: $GUEST_MODES)" ;;
+esac
+TIMEOUT=${GUEST_TIMEOUT:-$V_TIMEOUT}
+RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%s)-$$}
+log="$BENCH_LOGDIR/guest-$KLINE-$variant-$mode.log"
+rm -f "$log"
+t0=$SECONDS
+
+# fail WHY: the log says why this run has no verdict, and so does stderr.
+fail() {
+	echo "# kvm-vfio-bench: FAILED: $*" >>"$log"
+	echo "ERROR: $variant: $*; console log: $log" >&2
+	timing "guest $KLINE-$variant" $((SECONDS - t0)) "FAILED: $*"
+	exit 1
+}
+echo "# kvm-vfio-bench: run $RUN_ID kernel $KLINE-$variant mode $mode" >"$log"
 
 kernel=$("$BENCH_DIR/kernel.sh" image "$variant")
-[ -f "$kernel" ] || die "$variant: no kernel at $kernel; run 'bench/kernel.sh build $variant'"
-initrd=$("$BENCH_DIR/initramfs.sh" "$variant") || exit 1
-log="$BENCH_LOGDIR/guest-$KLINE-$variant-$mode.log"
-# A WARN ends the run (GUEST_PANIC_ON_WARN=0 only where a kernel's known
-# WARN must be reported rather than fatal; the log still shows every one).
-panic="panic=-1 oops=panic panic_on_warn=${GUEST_PANIC_ON_WARN:-1} softlockup_panic=1"
+[ -f "$kernel" ] || fail "no kernel at $kernel; run 'KLINE=$KLINE bench/kernel.sh build $variant'"
+command -v "${GUEST_CC}" >/dev/null || fail "$GUEST_CC not found; run bench/deps.sh as root"
+initrd=$("$BENCH_DIR/initramfs.sh" "$variant" 2>>"$log") ||
+	fail "the initramfs could not be built (see the end of the log)"
 
-case "$variant" in
-*-ppc64)
-	[ "$mode" = check ] || die "$variant: only 'check' runs on the ppc64 guest"
-	command -v qemu-system-ppc64 >/dev/null ||
-		die "qemu-system-ppc64 not found; run bench/deps.sh as root"
-	step "$variant: booting linux $KLINE (pseries, $mode), timeout ${TIMEOUT}s, console log: $log"
-	# pseries with KVM PR inside; the e1000 (no driver in the guest) is
-	# the PCI device /init binds to vfio-pci, in iommu group 0.
-	rc=0
-	timeout --foreground "$TIMEOUT" qemu-system-ppc64 -M pseries,usb=off \
-		-cpu POWER9 -accel tcg,thread=multi -m 2G -smp 2 \
-		-nodefaults -no-reboot -display none -serial mon:stdio \
-		-device e1000,romfile= -kernel "$kernel" -initrd "$initrd" \
-		-append "console=hvc0 disable_radix $panic ${GUEST_CMDLINE:-}" \
-		</dev/null >"$log" 2>&1 || rc=$?
-	# Power-off and a panic both end QEMU with 0: "done" tells them apart.
-	if [ $rc -eq 0 ] && tr -d '\r' <"$log" | grep -qx '# kvm-vfio-guest: done'; then
-		exit 0
-	fi
-	case $rc in
-	124) echo "ERROR: $variant: guest did not finish within ${TIMEOUT}s (hang); console log: $log" >&2 ;;
-	0) echo "ERROR: $variant: guest panicked or stopped before reporting; console log: $log" >&2 ;;
-	*) echo "ERROR: $variant: QEMU exited $rc without a verdict; console log: $log" >&2 ;;
-	esac
-	tail -n 15 "$log" | sed 's/^/    /' >&2
-	exit 1 ;;
-esac
-
-command -v qemu-system-x86_64 >/dev/null ||
-	die "qemu-system-x86_64 not found; run bench/deps.sh as root"
-step "$variant: booting linux $KLINE ($mode), timeout ${TIMEOUT}s, console log: $log"
-cmdline="console=ttyS0 $panic"
-# The emulated Intel IOMMU translates only for the VFIO devices; the rest
-# (virtio-9p) stay identity-mapped.
-cmdline+=" intel_iommu=on iommu=pt"
-# A QEMU with iommufd for the real-client test, run from the host's root.
-qemu_fd=$("$BENCH_DIR/qemu-iommufd.sh")
-cmdline+=" kvmvfio.mode=$mode ${qemu_fd:+kvmvfio.qemu=$qemu_fd} ${GUEST_CMDLINE:-}"
+# A WARN ends the run (warn=0 in bench/variants only where a kernel's
+# known WARN must be reported rather than fatal; the log still shows every
+# one).
+warn=${GUEST_PANIC_ON_WARN:-$V_WARN}
+cmdline="panic=-1 oops=panic panic_on_warn=$warn softlockup_panic=1"
+cmdline+=" kvmvfio.mode=$mode"
+if [ "$KARCH" = x86_64 ]; then
+	# A QEMU with iommufd for the real-client test, run from the host's
+	# root.
+	qemu_fd=$("$BENCH_DIR/qemu-iommufd.sh")
+	cmdline+="${qemu_fd:+ kvmvfio.qemu=$qemu_fd}"
+fi
+# The fuzzer's and the stress test's strength: bench/variants, or
+# KVM_VFIO_FUZZ / KVM_VFIO_STRESS ('make test' runs them reduced).
+[ "$V_FUZZ" = - ] || [ "$mode" != check ] ||
+	cmdline+=" kvmvfio.fuzz=${KVM_VFIO_FUZZ:-$V_FUZZ}"
+[ "$V_STRESS" = - ] || [ "$mode" != check ] ||
+	cmdline+=" kvmvfio.stress=${KVM_VFIO_STRESS:-$V_STRESS}"
+cmdline+="${GUEST_CMDLINE:+ $GUEST_CMDLINE}"
 # Kernel messages would drown the narration; a WARN still panics the guest.
 [ "$mode" = check ] || cmdline+=" quiet loglevel=3"
-# q35 with an Intel IOMMU that enforces snooping (snoop-control=on), and
-# QEMU's edu device behind it: the guest's cache-coherent VFIO device.
-# The host's root, read-only over 9p, lets the guest run the host's QEMU.
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2G
-      -machine q35 -nodefaults -no-reboot -display none -serial mon:stdio
-      -device intel-iommu,snoop-control=on,intremap=off
-      -device edu
-      -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
-      -device isa-debug-exit,iobase=0x501,iosize=1
-      -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+
+# Results of an oracle may be reused: the key is everything the guest
+# sees, the run id left out.
+key=
+arch_qemu "$kernel" "$initrd" "$cmdline"
+if [ "$V_REUSE" = oracle ] && [ "$mode" = check ] && [ -z "${KVM_VFIO_RERUN:-}" ]; then
+	key=$( { sha1sum <"$kernel"; sha1sum <"$initrd"; echo "${QEMU_CMD[*]}"
+		 sha1sum <"$0"; echo "$TIMEOUT"
+		 "$QEMU_BIN" --version 2>/dev/null | head -1
+		 # The nested client runs the host's QEMU and the fetched one.
+		 [ "$KARCH" != x86_64 ] || sha1sum </usr/bin/qemu-system-x86_64
+		 [ -z "${qemu_fd:-}" ] || sha1sum <"$qemu_fd"; } |
+		sha1sum | cut -d' ' -f1)
+	saved="$KVM_VFIO_CACHE/results/$KLINE-$variant-$key.log"
+	if [ -f "$saved" ]; then
+		old=$(sed -n 's/^# kvm-vfio-bench: run \([^ ]*\) .*/\1/p' "$saved" | head -1)
+		step "$variant: reusing the results of run $old (oracle kernel; same kernel, initramfs and command line; KVM_VFIO_RERUN=1 runs it again): $log"
+		{
+			echo "# kvm-vfio-bench: reused run $old key $key"
+			tail -n +2 "$saved"
+		} >>"$log"
+		timing "guest $KLINE-$variant" $((SECONDS - t0)) "reused (run $old)"
+		exit 0
+	fi
+fi
+
+cmdline+=" kvmvfio.runid=$RUN_ID"
+arch_qemu "$kernel" "$initrd" "$cmdline"
+command -v "$QEMU_BIN" >/dev/null ||
+	fail "$QEMU_BIN not found; run bench/deps.sh as root"
+step "$KLINE-$variant: booting ($mode), timeout ${TIMEOUT}s, console log: $log"
 
 rc=0
 if [ "$mode" = shell ]; then
-	"${qemu[@]}"
+	"${QEMU_CMD[@]}"
 	exit 0
 elif [ "$mode" = check ]; then
 	# Quiet: the log is parsed afterwards.
-	timeout --foreground "$TIMEOUT" "${qemu[@]}" </dev/null >"$log" 2>&1 ||
+	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null >>"$log" 2>&1 ||
 		rc=$?
 else
-	timeout --foreground "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 |
-		tee "$log" | tr -d '\r' | grep --line-buffered -v '^# kvm-vfio-guest' ||
+	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null 2>&1 |
+		tee -a "$log" | tr -d '\r' | grep --line-buffered -v '^# kvm-vfio-guest' ||
 		rc=${PIPESTATUS[0]}
 fi
 
-case $rc in
-3)	# qemu-exit 1: the guest ran to its end
-	if [ "$mode" = run ]; then
-		st=$(tr -d '\r' <"$log" | sed -n 's/^# kvm-vfio-guest: program exited //p' | tail -1)
-		echo "run-guest: program exited ${st:-?}; console log: $log"
-		exit "${st:-1}"
-	fi
-	exit 0 ;;
-124) echo "ERROR: $variant: guest did not finish within ${TIMEOUT}s (hang); console log: $log" >&2 ;;
-0) echo "ERROR: $variant: guest rebooted or panicked before reporting; console log: $log" >&2 ;;
-5) echo "ERROR: $variant: guest could not set up its fixtures (mtty); console log: $log" >&2 ;;
-*) echo "ERROR: $variant: QEMU exited $rc without a verdict; console log: $log" >&2 ;;
+done_line=
+tr -d '\r' <"$log" | grep -qx '# kvm-vfio-guest: done' && done_line=1
+# x86: isa-debug-exit ends QEMU with 3 when the guest ran to its end.
+# pseries: a power-off and a panic both end QEMU with 0; "done" tells.
+case "$KARCH/$rc" in
+x86_64/3 | powerpc/0)
+	if [ -n "$done_line" ]; then
+		timing "guest $KLINE-$variant" $((SECONDS - t0)) "$mode"
+		if [ -n "$key" ]; then
+			mkdir -p "$KVM_VFIO_CACHE/results"
+			rm -f "$KVM_VFIO_CACHE/results/$KLINE-$variant-"*.log
+			cp "$log" "$saved"
+		fi
+		if [ "$mode" = run ]; then
+			st=$(tr -d '\r' <"$log" | sed -n 's/^# kvm-vfio-guest: program exited //p' | tail -1)
+			echo "run-guest: program exited ${st:-?}; console log: $log"
+			exit "${st:-1}"
+		fi
+		exit 0
+	fi ;;
 esac
 tail -n 15 "$log" | sed 's/^/    /' >&2
-exit 1
+case $rc in
+124) fail "guest did not finish within ${TIMEOUT}s (hang)" ;;
+0 | 3) fail "guest panicked, rebooted or stopped before reporting" ;;
+5) fail "guest could not set up its fixtures (mtty)" ;;
+*) fail "QEMU exited $rc without a verdict" ;;
+esac

@@ -61,6 +61,40 @@ static void bind_vfio_pci(void)
 	closedir(d);
 }
 
+/* The guest's uptime, for the timing table: "at <seconds>". */
+static const char *up(void)
+{
+	static char buf[32];
+	FILE *f = fopen("/proc/uptime", "r");
+
+	if (!f || fscanf(f, "%31s", buf) != 1)
+		snprintf(buf, sizeof(buf), "?");
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* The run id from the kernel command line (kvmvfio.runid=), echoed so
+ * that the host accepts only a log of its own run.
+ */
+static void echo_run_id(void)
+{
+	char cmdline[4096], *p, *e;
+	FILE *f = fopen("/proc/cmdline", "r");
+	size_t n = f ? fread(cmdline, 1, sizeof(cmdline) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	cmdline[n] = 0;
+	p = strstr(cmdline, "kvmvfio.runid=");
+	if (p) {
+		p += strlen("kvmvfio.runid=");
+		e = p + strcspn(p, "\n ");
+		*e = 0;
+	}
+	printf("# kvm-vfio-guest: run id %s\n", p ? p : "none");
+}
+
 /* Run every program in /tests, in name order, between markers. */
 static void run_tests(void)
 {
@@ -76,7 +110,7 @@ static void run_tests(void)
 		snprintf(path, sizeof(path), "/tests/%s", t);
 		if (t[0] == '.' || access(path, X_OK))
 			continue;
-		printf("# kvm-vfio-guest: running %s\n", t);
+		printf("# kvm-vfio-guest: running %s at %s\n", t, up());
 		fflush(stdout);
 		pid = fork();
 		if (!pid) {
@@ -86,8 +120,9 @@ static void run_tests(void)
 		st = 0;
 		if (pid < 0 || waitpid(pid, &st, 0) < 0)
 			st = 127 << 8;
-		printf("# kvm-vfio-guest: %s exited %d\n", t,
-		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		printf("# kvm-vfio-guest: %s exited %d at %s\n", t,
+		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+		       up());
 		fflush(stdout);
 	}
 	for (i = 0; i < n; i++)
@@ -104,8 +139,10 @@ int main(void)
 	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
 	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	echo_run_id();
 	bind_vfio_pci();
 	run_tests();
+	printf("# kvm-vfio-guest: end at %s\n", up());
 	printf("# kvm-vfio-guest: done\n");
 	fflush(stdout);
 	sync();

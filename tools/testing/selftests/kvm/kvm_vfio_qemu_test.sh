@@ -14,9 +14,12 @@
 #     with its files (kvm_vfio:kvm_vfio_release) and the group can be
 #     opened again (a VFIO group is open only once at a time).
 # The legacy container path with the host's QEMU; the iommufd cdev path
-# with the host's QEMU if it has -object iommufd, else with the one
-# bench/qemu-iommufd.sh unpacked from bookworm-backports (its path in the
-# host's root in $KVM_VFIO_QEMU_IOMMUFD), else SKIP with the reason.
+# with the QEMU named by $KVM_VFIO_QEMU_IOMMUFD (a path in the host's root:
+# the one bench/qemu-iommufd.sh unpacked from bookworm-backports, which it
+# checked for -object iommufd), else with the host's QEMU if it has
+# -object iommufd, else SKIP with the reason.  Under TCG each QEMU start
+# costs tens of seconds, so each path starts QEMU once: the version comes
+# from that run's monitor.
 # Output is KTAP; each run's QEMU output and trace are printed as
 # diagnostics.
 #
@@ -61,7 +64,11 @@ skip_all() {
 [ -w $T/kprobe_events ] || skip_all "no kprobe events in $T"
 if [ ! -x $HOST/usr/bin/qemu-system-x86_64 ]; then
 	mkdir -p $HOST
-	mount -t 9p -o trans=virtio,version=9p2000.L,ro host $HOST 2>/dev/null ||
+	# cache=loose: the second QEMU start reads the binary and its
+	# libraries from the page cache, not again over 9p (the host's root is
+	# read-only, so nothing cached goes stale); a large msize for the first.
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 \
+		host $HOST 2>/dev/null ||
 		skip_all "no host root over 9p (run.sh adds -virtfs ... mount_tag=host)"
 	for d in proc sys dev tmp run; do
 		[ -d $HOST/$d ] || skip_all "host root has no /$d"
@@ -120,16 +127,18 @@ run_qemu() {
 	qemu=$2
 	shift 2
 	trace_start || return 1
-	echo "# $name: QEMU $(qemu_version "$qemu"): $qemu $*"
+	echo "# $name: $qemu $*"
 	# A QEMU unpacked outside /usr loads its own modules, if any.
 	moddir=$(dirname "$qemu")/../lib/x86_64-linux-gnu/qemu
 	[ -d "$HOST$moddir" ] || moddir=
-	printf 'info pci\nquit\n' | timeout "$QEMU_TIMEOUT" chroot $HOST \
+	printf 'info version\ninfo pci\nquit\n' | timeout "$QEMU_TIMEOUT" chroot $HOST \
 		env ${moddir:+QEMU_MODULE_DIR=$moddir} \
 		"$qemu" -accel kvm -cpu host -m 64 -S -nodefaults \
 		-display none -monitor stdio "$@" >/tmp/qemu-$name.log 2>&1
 	qemu_rc=$?
 	trace_stop
+	echo "# $name: QEMU version $(tr -d '\r' </tmp/qemu-$name.log |
+		grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9]+[^[:cntrl:]]*')"
 	sed "s/^/# $name: qemu: /" /tmp/qemu-$name.log | tr -d '\r' | tail -20
 	sed "s/^ */# $name: trace: /" $TRACE
 	return 0
@@ -172,16 +181,15 @@ check legacy_group_reopens group_reopens
 
 # ---- the iommufd cdev path --------------------------------------------------
 
-# The host's QEMU if it has iommufd, else the one bench/qemu-iommufd.sh
-# unpacked (its path in the host's root in $KVM_VFIO_QEMU_IOMMUFD).
+# The QEMU $KVM_VFIO_QEMU_IOMMUFD names (checked by the bench; if it has no
+# iommufd after all, its run fails), else the host's if it has iommufd.
 has_iommufd() {
 	chroot $HOST "$1" -object help 2>/dev/null | grep -qx ' *iommufd'
 }
-qemu_fd=/usr/bin/qemu-system-x86_64
-if ! has_iommufd $qemu_fd; then
-	qemu_fd=${KVM_VFIO_QEMU_IOMMUFD:-}
-	[ -n "$qemu_fd" ] && [ -x "$HOST$qemu_fd" ] && has_iommufd "$qemu_fd" ||
-		qemu_fd=
+qemu_fd=${KVM_VFIO_QEMU_IOMMUFD:-}
+if [ -z "$qemu_fd" ] || [ ! -x "$HOST$qemu_fd" ]; then
+	qemu_fd=/usr/bin/qemu-system-x86_64
+	has_iommufd $qemu_fd || qemu_fd=
 fi
 if [ -z "$qemu_fd" ]; then
 	why="the host's QEMU $(qemu_version /usr/bin/qemu-system-x86_64)"

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test.sh: 'make test', the edit loop.  One kernel of bench/variants
+# (KLINE, default 6.12; VARIANT, default ours): its incremental build, then
+# its guest with every suite the full run has (KUnit, every kselftest, the
+# nested QEMU client) and the fuzzer and the stress test at a reduced
+# count (TEST_FUZZ, TEST_STRESS), read by the same verdict as 'make check'
+# (any splat, hang or missing result fails) and ending with the same
+# "N passed, N failed, N skipped" line and the timing table.  'make check'
+# stays the full verdict.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+t0=$SECONDS
+variant=${VARIANT:-ours}
+k="$KLINE-$variant"
+variant_load "$KLINE" "$variant"
+cache_lock
+KVM_VFIO_RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%Y%m%d-%H%M%S)-$$}
+KVM_VFIO_TIMING="$BENCH_LOGDIR/timing-test.tsv"
+export KVM_VFIO_RUN_ID KVM_VFIO_TIMING
+rm -f "$KVM_VFIO_TIMING"
+step "make test: $k, run $KVM_VFIO_RUN_ID"
+
+s=$SECONDS
+quiet_fail "$BENCH_DIR/deps.sh"
+timing packages $((SECONDS - s))
+failed=() logs=() oracles=()
+[ "$V_REUSE" != oracle ] || oracles=(--oracle "$k")
+if KLINE=$KLINE "$BENCH_DIR/kernel.sh" build "$variant"; then
+	[ "$V_FUZZ" = - ] || export KVM_VFIO_FUZZ=${TEST_FUZZ:-5000}
+	[ "$V_STRESS" = - ] || export KVM_VFIO_STRESS=${TEST_STRESS:-20000}
+	"$BENCH_DIR/run.sh" "$variant" check || true
+	logs=("$k=$BENCH_LOGDIR/guest-$KLINE-$variant-check.log")
+else
+	failed=(--failed "$k: the kernel build failed (see $BENCH_LOGDIR/build-$KLINE-$variant.log)")
+fi
+timing total $((SECONDS - t0))
+step "summary ($k, $((SECONDS - t0)) s)"
+exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
+	--timing "$KVM_VFIO_TIMING" "${oracles[@]}" "${failed[@]}" "${logs[@]}"
