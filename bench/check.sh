@@ -157,5 +157,6 @@ versions=$(for line in "${LINES[@]}"; do KLINE=$line "$BENCH_DIR/kernel.sh" vers
 timing total $((SECONDS - t0))
 step "summary (linux $versions, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
-	--timing "$KVM_VFIO_TIMING" "${oracles[@]}" "${failed[@]}" \
+	--manifest "$BENCH_DIR/expect" --timing "$KVM_VFIO_TIMING" \
+	"${oracles[@]}" "${failed[@]}" \
 	"${logs[@]}" "${cmps[@]}"

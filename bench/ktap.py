@@ -3,7 +3,8 @@
 """Read KTAP from test guest console logs and print the verdict.
 
   ktap.py [--run-id ID] [--oracle LABEL ...] [--failed WHY ...]
-          [--timing FILE] LABEL=LOG [LABEL=LOG ...] [--compare A,B ...]
+          [--timing FILE] [--manifest FILE [--reduced]]
+          LABEL=LOG [LABEL=LOG ...] [--compare A,B ...]
 
 Each LOG is the console of one kernel.  KUnit suites (nested KTAP before
 /init runs) and kselftest programs (TAP between the guest's
@@ -17,9 +18,17 @@ except a SKIP on kernel A whose reason starts "feature absent:" (a feature
 stock lacks, such as our trace events), which is listed as expected.
 
 KNOWN_BUGS lists the upstream bugs our tests find on the stock kernels:
-there, a matching case that does not pass and a matching kernel splat are
-reported as "expected (known upstream bug)" and counted as skipped, not as
-failures; on every other kernel they are failures like any other.
+there, a matching case that fails and that bug's own WARN (which must
+appear, as often as the entry says) are reported as "expected (known
+upstream bug)" and counted as skipped, not as failures; on every other
+kernel they are failures like any other.
+
+With --manifest (bench/expect), each kernel must run exactly the suites
+the manifest lists for it, with their plans; a skip it does not allow, a
+missing figure it needs (kmemleak), a fail_nth sweep that found no
+failure point, or a fuzzer below its floor is a failure.  --reduced (make
+test) checks the fuzzer's share of calls that reach the file code, not
+its absolute floor.
 
 With --run-id, a log counts only if it is this run's: its first line,
 written by the host before the step starts, and the guest's echo of its
@@ -33,6 +42,7 @@ build), counted as a failed case.  --timing FILE is the run's timing table
 Prints a summary per kernel and per suite and ends with the line
 "N passed, N failed, N skipped"; exits 1 if anything failed.
 """
+import fnmatch
 import re
 import sys
 
@@ -56,11 +66,15 @@ MARK_DONE = '# kvm-vfio-guest: done'
 # A SKIP for a feature this kernel does not have (our trace events on the
 # stock kernel): an expected difference when kernels are compared.
 ABSENT = 'feature absent:'
-# (kernel label suffix, suite, case regex, splat regex, what it is)
+# The upstream bugs our tests find on a stock kernel.  Each entry: the
+# kernel label suffix, the suite, the cases that must FAIL there (a skip is
+# not excused), the function whose WARN must appear in the log exactly
+# COUNT times (a missing WARN fails: the case did not reproduce the bug),
+# and what it is.  Only that WARN's own report line is excused.
 KNOWN_BUGS = [
     ('-stock-ppc64', 'kvm_vfio_spapr_test',
      r'^group\.(del|release)_without_table_no_warn$',
-     r'kvm_spapr_tce_release_vfio_group',
+     'kvm_spapr_tce_release_vfio_group', 1,
      'upstream WARN_ON_ONCE in kvm_spapr_tce_release_vfio_group on DEL or '
      'release of a group that never had a TCE table; fixed by '
      'patches/upstream/6.12/0001'),
@@ -75,6 +89,7 @@ class Suite:
         self.plan = None
         self.absent = set()      # cases skipped for a feature this kernel lacks
         self.known = {}          # case -> known upstream bug it shows
+        self.why = {}            # skipped case -> its reason
         self.start = None        # guest uptime (s) when it started
         self.secs = None         # how long it ran
 
@@ -82,8 +97,10 @@ class Suite:
         while name in self.cases:
             name += "'"
         self.cases[name] = status
-        if status == 'skip' and ABSENT in (directive or ''):
-            self.absent.add(name)
+        if status == 'skip':
+            self.why[name] = re.sub(r'^(?i:skip)\s*', '', directive or '')
+            if ABSENT in (directive or ''):
+                self.absent.add(name)
 
     def count(self, status):
         return sum(1 for s in self.cases.values() if s == status)
@@ -214,20 +231,120 @@ def parse(path, ids=None):
 def apply_known_bugs(label, suites, problems):
     """Mark what KNOWN_BUGS expects of kernel LABEL; return the notes."""
     notes = []
-    for suffix, suite, case_re, splat_re, what in KNOWN_BUGS:
+    for suffix, suite, case_re, func, count, what in KNOWN_BUGS:
         if not label.endswith(suffix):
             continue
         for s in suites:
             if s.name != suite:
                 continue
             for c, st in s.cases.items():
-                if st != 'pass' and re.search(case_re, c):
+                if st == 'fail' and re.search(case_re, c):
                     s.cases[c] = 'xfail'
                     s.known[c] = what
-        for pr in [p for p in problems if re.search(splat_re, p)]:
+        own = [p for p in problems if p.startswith('kernel splat: WARNING:')
+               and re.search(r'\b%s\+0x' % re.escape(func), p)]
+        for pr in own:
             problems.remove(pr)
             notes.append('%s (%s)' % (pr, what))
+        if len(own) != count:
+            problems.append('known upstream bug: expected %d WARN in %s, '
+                            'saw %d (%s)' % (count, func, len(own), what))
     return notes
+
+
+class Manifest:
+    """bench/expect: the suites, plans, skips and figures each kernel must
+    show.  See that file for its rows."""
+
+    def __init__(self, path):
+        self.rows = []
+        with open(path) as f:
+            for n, l in enumerate(f, 1):
+                l = l.rstrip('\n')
+                if l.lstrip().startswith('#') or not l.strip():
+                    continue
+                why = ''
+                if ' -- ' in l:
+                    l, why = l.split(' -- ', 1)
+                f_ = l.split()
+                kind, kernels = f_[0], f_[1].split(',')
+                self.rows.append((kind, kernels, f_[2:], why.strip(), n))
+
+    def rows_for(self, label, kind):
+        return [r for r in self.rows if r[0] == kind and
+                any(fnmatch.fnmatchcase(label, k) for k in r[1])]
+
+    def check(self, label, suites, figures, reduced):
+        """Problems of kernel LABEL against the manifest."""
+        problems = []
+        runs = {r[2][0]: r[2][1] for r in self.rows_for(label, 'run')}
+        if not runs:
+            return ['no "run" row of bench/expect names kernel %s' % label]
+        names = [su.name for su in suites]
+        for name, plan in runs.items():
+            if name not in names:
+                problems.append('%s did not run (bench/expect: every %s '
+                                'kernel runs it)' % (name, label))
+        for su in suites:
+            if su.name not in runs:
+                problems.append('%s ran, but bench/expect does not list it '
+                                'for %s' % (su.name, label))
+                continue
+            plan = runs[su.name]
+            n = len([c for c in su.cases if not c.startswith('(')])
+            if plan == '-' and n == 0:
+                su.notes.append('printed no results (bench/expect wants at '
+                                'least one)')
+                su.add('(no results)', 'fail')
+            elif plan != '-' and (su.plan != int(plan) or n != int(plan)):
+                su.notes.append('plan %s with %d results; bench/expect wants '
+                                '%s' % (su.plan, n, plan))
+                su.add('(plan)', 'fail')
+        skips = self.rows_for(label, 'skip')
+        for su in suites:
+            for c, st in list(su.cases.items()):
+                if st != 'skip':
+                    continue
+                why = su.why.get(c, '')
+                if not any(r[2][0] == su.name and
+                           fnmatch.fnmatchcase(c, r[2][1]) and
+                           why.startswith(' '.join(r[2][2:]))
+                           for r in skips):
+                    su.cases[c] = 'fail'
+                    su.notes.append('%s skipped (%s), which bench/expect does '
+                                    'not allow on %s' % (c, why, label))
+        for r in self.rows_for(label, 'need'):
+            if not any(fig.startswith(r[2][0] + ' ') for fig in figures):
+                problems.append('no %s figure: bench/expect says kernel %s '
+                                'has it' % (r[2][0], label))
+        zero_ok = {r[2][0] for r in self.rows_for(label, 'sweep')}
+        for fig in figures:
+            m = re.match(r'fail_nth (.*) failure_points=(\d+)', fig)
+            if m and m.group(2) == '0' and m.group(1) not in zero_ok:
+                problems.append('fail_nth sweep "%s" found no failure point: '
+                                'it injected nothing' % m.group(1))
+        floors = self.rows_for(label, 'floor')
+        if floors:
+            fuzz = [fig for fig in figures if fig.startswith('fuzz ')]
+            if 'kvm_vfio_fuzz_test' in runs and not fuzz:
+                problems.append('the fuzzer printed no figures')
+            for fig in fuzz:
+                calls = int(re.search(r'calls=(\d+)', fig).group(1))
+                m = re.search(r'reached=(\d+)', fig)
+                reached = int(m.group(1)) if m else 0
+                # The strictest of the rows that name this kernel.
+                pct = max(int(r[2][0]) for r in floors)
+                mins = [int(r[2][1]) for r in floors if r[2][1] != '-']
+                least = str(max(mins)) if mins else '-'
+                if reached * 100 < pct * calls:
+                    problems.append('the fuzzer reached the file code in '
+                                    '%d of %d calls, below the floor of '
+                                    '%d%%' % (reached, calls, pct))
+                if least != '-' and not reduced and reached < int(least):
+                    problems.append('the fuzzer reached the file code in '
+                                    '%d calls, below the floor of %s'
+                                    % (reached, least))
+        return problems
 
 
 def check_ids(label, ids, run_id, oracle):
@@ -272,7 +389,8 @@ def main(argv):
     runs = []
     oracles = set()
     failed_steps = []
-    run_id = timing = None
+    run_id = timing = manifest = None
+    reduced = False
     args = iter(argv)
     for a in args:
         if a == '--compare':
@@ -285,6 +403,10 @@ def main(argv):
             failed_steps.append(next(args))
         elif a == '--timing':
             timing = next(args)
+        elif a == '--manifest':
+            manifest = Manifest(next(args))
+        elif a == '--reduced':
+            reduced = True
         elif '=' in a:
             runs.append(tuple(a.split('=', 1)))
         else:
@@ -319,6 +441,8 @@ def main(argv):
             figures.insert(0, 'results reused from run %s (oracle kernel, '
                            'same kernel, initramfs and command line)' % ids.reused)
         expected_splats = apply_known_bugs(label, suites, problems)
+        if manifest and suites:
+            problems += manifest.check(label, suites, figures, reduced)
         results[label] = suites
         print('kernel %s (console log: %s)' % (label, log))
         for fig in figures:

@@ -39,4 +39,5 @@ fi
 timing total $((SECONDS - t0))
 step "summary ($k, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
-	--timing "$KVM_VFIO_TIMING" "${oracles[@]}" "${failed[@]}" "${logs[@]}"
+	--manifest "$BENCH_DIR/expect" --reduced --timing "$KVM_VFIO_TIMING" \
+	"${oracles[@]}" "${failed[@]}" "${logs[@]}"
