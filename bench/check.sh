@@ -9,12 +9,11 @@
 # Two lanes share the machine: the kernels build one after another (the
 # first of a line cold, the others mostly from ccache), and each kernel's
 # guest boots as soon as its kernel is built, while the next one builds
-# (one guest at a time beside a build, two once the builds are done).
+# (CHECK_GUEST_JOBS guests at once, default 2).
 # Then the static checks per line, and the summary: per kernel, per line,
 # the stock/ours/module comparisons, the timing table, and one line
 # "N passed, N failed, N skipped".
 #
-# CHECK_GUEST_JOBS (default 2) guests at once after the builds;
 # KVM_VFIO_RERUN=1 runs the oracle (stock) guests even when their results
 # could be reused.
 set -euo pipefail
@@ -71,9 +70,11 @@ guest() {
 	step "guest $k: finished in $((SECONDS - s)) s$([ $rc -eq 0 ] || echo ", FAILED")"
 }
 
-# slots: how many guests may run now.
+# slots: how many guests may run now.  Two beside a build too: a warm
+# run's builds are mostly single-threaded links, and a fresh run's
+# compiles keep both cores busy either way.
 slots() {
-	if [ -f "$lane/builds-done" ]; then echo "${CHECK_GUEST_JOBS:-2}"; else echo 1; fi
+	echo "${CHECK_GUEST_JOBS:-2}"
 }
 
 # The guest lane: a kernel name per line on its queue starts that guest
@@ -116,7 +117,6 @@ for k in "${KERNELS[@]}"; do
 	echo "$k" >&8
 	logs+=("$k=$BENCH_LOGDIR/guest-$line-$v-check.log")
 done
-touch "$lane/builds-done"
 
 # Comparisons, per line and architecture: the stock kernel against our
 # first kernel, and that one against our others.
