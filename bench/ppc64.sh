@@ -28,4 +28,5 @@ done
 case " $* " in
 *" stock-ppc64 "*" ours-ppc64 "*) cmp=(--compare "$KLINE-stock-ppc64,$KLINE-ours-ppc64") ;;
 esac
-exec python3 "$BENCH_DIR/ktap.py" "${logs[@]}" "${cmp[@]}"
+exec python3 "$BENCH_DIR/ktap.py" --manifest "$BENCH_DIR/expect" \
+	--oracle "$KLINE-stock-ppc64" "${logs[@]}" "${cmp[@]}"
