@@ -22,16 +22,7 @@ set -euo pipefail
 t0=$SECONDS
 read -r -a LINES <<<"${KLINES:-6.12 7.3}"
 [ ${#LINES[@]} -gt 0 ] || die "KLINES is empty; give kernel lines, e.g. KLINES=\"6.12 7.3\""
-cache_lock
-KVM_VFIO_RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%Y%m%d-%H%M%S)-$$}
-KVM_VFIO_TIMING="$BENCH_LOGDIR/timing-check.tsv"
-export KVM_VFIO_RUN_ID KVM_VFIO_TIMING
-rm -f "$KVM_VFIO_TIMING"
-step "make check: run $KVM_VFIO_RUN_ID, lines ${LINES[*]}"
-
-s=$SECONDS
-quiet_fail "$BENCH_DIR/deps.sh"
-timing packages $((SECONDS - s))
+run_begin check "lines ${LINES[*]}"
 need_space "$KVM_VFIO_CACHE" $((6144 * ${#LINES[@]}))
 mapfile -t KERNELS < <(variant_list check "${LINES[@]}")
 [ ${#KERNELS[@]} -gt 0 ] || die "bench/variants has no check=yes kernel on the lines ${LINES[*]}"

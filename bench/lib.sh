@@ -110,3 +110,19 @@ cache_lock() {
 	fi
 	export KVM_VFIO_LOCKED=1
 }
+
+# run_begin NAME [WHAT]: how a verdict run (make check, make test) starts:
+# the cache's lock, this run's id and timing table (KVM_VFIO_RUN_ID;
+# KVM_VFIO_TIMING, logs/timing-NAME.tsv) and the packages, timed.
+run_begin() {
+	local s
+	cache_lock
+	KVM_VFIO_RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%Y%m%d-%H%M%S)-$$}
+	KVM_VFIO_TIMING="$BENCH_LOGDIR/timing-$1.tsv"
+	export KVM_VFIO_RUN_ID KVM_VFIO_TIMING
+	rm -f "$KVM_VFIO_TIMING"
+	step "make $1: run $KVM_VFIO_RUN_ID${2:+, $2}"
+	s=$SECONDS
+	quiet_fail "$BENCH_DIR/deps.sh"
+	timing packages $((SECONDS - s))
+}

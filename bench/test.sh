@@ -16,16 +16,7 @@ t0=$SECONDS
 variant=${VARIANT:-ours}
 k="$KLINE-$variant"
 variant_load "$KLINE" "$variant"
-cache_lock
-KVM_VFIO_RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%Y%m%d-%H%M%S)-$$}
-KVM_VFIO_TIMING="$BENCH_LOGDIR/timing-test.tsv"
-export KVM_VFIO_RUN_ID KVM_VFIO_TIMING
-rm -f "$KVM_VFIO_TIMING"
-step "make test: $k, run $KVM_VFIO_RUN_ID"
-
-s=$SECONDS
-quiet_fail "$BENCH_DIR/deps.sh"
-timing packages $((SECONDS - s))
+run_begin test "$k"
 failed=() logs=() oracles=()
 [ "$V_REUSE" != oracle ] || oracles=(--oracle "$k")
 if KLINE=$KLINE "$BENCH_DIR/kernel.sh" build "$variant"; then
