@@ -144,7 +144,7 @@ def parse(path, ids=None):
             ids.reused = m.group(1)
     for l in lines:
         if l.startswith(BENCH_FAILED):
-            problems.append(l[len(BENCH_FAILED):])
+            problems.append('the host: ' + l[len(BENCH_FAILED):])
         m = GUEST_RUN.match(l)
         if m and ids.guest is None:
             ids.guest = m.group(1)
@@ -362,9 +362,9 @@ def check_ids(label, ids, run_id, oracle):
             return ['results reused from run %s, but only an oracle kernel '
                     'may reuse results' % ids.reused]
         want = ids.reused
-    if ids.guest != want:
+    if ids.guest is not None and ids.guest != want:
         return ['the guest named run %s, expected %s: not this run\'s '
-                'output' % (ids.guest or 'none', want)]
+                'output' % (ids.guest, want)]
     return []
 
 
@@ -439,6 +439,13 @@ def main(argv):
             bad = check_ids(label, ids, run_id, label in oracles)
             if bad:
                 suites, problems, figures = [], bad, []
+            elif run_id is not None and ids.guest is None and \
+                    not label.endswith('static-checks') and \
+                    not any(p.startswith('the host:') for p in problems):
+                # This run's QEMU, but /init never ran: what the kernel
+                # printed (a splat, a panic) is the cause.
+                problems.append('the guest never echoed its run id: it '
+                                'died before /init ran')
         if ids.reused and not problems:
             figures.insert(0, 'results reused from run %s (oracle kernel, '
                            'same kernel, initramfs and command line)' % ids.reused)
