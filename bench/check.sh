@@ -85,11 +85,13 @@ exec 8>"$lane/queue"
 
 for k in "${KERNELS[@]}"; do
 	line=${k%%-*} v=${k#*-}
-	for p in "${src_pids[@]}"; do
-		[ "${p%%=*}" != "$line" ] || {
-			wait "${p#*=}" || die "the linux $line source could not be fetched or unpacked"
-			cat "$lane/src-$line.out" >&2
-		}
+	# This line's source, if it is still being fetched: wait for it (once).
+	for i in "${!src_pids[@]}"; do
+		p=${src_pids[$i]}
+		[ "${p%%=*}" = "$line" ] || continue
+		wait "${p#*=}" || die "the linux $line source could not be fetched or unpacked"
+		cat "$lane/src-$line.out" >&2
+		unset "src_pids[$i]"
 	done
 	# A kernel that does not build, or whose initramfs does not, is a
 	# failed case of the summary; the others still run.
