@@ -274,7 +274,7 @@ build() {
 	module) build_module "$out" ;;
 	testdrv) build_test_driver "$out" ;;
 	esac
-	ncc=$(grep -c '^  CC ' "$log" || true)
+	ncc=$(grep -cE '^  CC( |\s*\[M\])' "$log" || true)
 	[ "$ncc" -gt 0 ] || [ "$kind" = cold ] || kind=cached
 	hits=$(( $(ccache_stat direct_cache_hit) + $(ccache_stat preprocessed_cache_hit) ))
 	misses=$(ccache_stat cache_miss)
