@@ -29,4 +29,6 @@ arch_qemu() {
 		  -device isa-debug-exit,iobase=0x501,iosize=1
 		  -kernel "$1" -initrd "$2"
 		  -append "console=ttyS0 intel_iommu=on iommu=pt $3")
+	# iommu=pt: the emulated IOMMU translates only for the VFIO devices;
+	# the rest (virtio-9p) stay identity-mapped.
 }
