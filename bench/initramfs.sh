@@ -36,8 +36,10 @@ if [ ! -f "$HDRS/.done" ] || [ "$(cat "$HDRS/.done")" != "$PRISTINE" ]; then
 fi
 
 # The programs do not depend on where this checkout or the cache is (debug
-# info, __FILE__): the same sources give the same initramfs, so a stock
-# kernel's results stay reusable from CI's fresh clone.
+# info and its compilation folder, __FILE__): the same sources give the
+# same initramfs, so a stock kernel's results stay reusable from CI's fresh
+# clone.
+cd "$SRC_DIR"
 CFLAGS=(-static -pthread -O2 -g -Wall -D_GNU_SOURCE
 	-ffile-prefix-map="$SRC_DIR"=. -ffile-prefix-map="$KVM_VFIO_CACHE"=cache
 	-I"$PRISTINE/tools/testing/selftests" -I"$SRC_DIR/include/uapi"
