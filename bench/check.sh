@@ -61,19 +61,15 @@ guest() {
 	step "guest $k: finished in $((SECONDS - s)) s$([ $rc -eq 0 ] || echo ", FAILED")"
 }
 
-# slots: how many guests may run now.  Two beside a build too: a warm
-# run's builds are mostly single-threaded links, and a fresh run's
-# compiles keep both cores busy either way.
-slots() {
-	echo "${CHECK_GUEST_JOBS:-2}"
-}
-
 # The guest lane: a kernel name per line on its queue starts that guest
-# when a slot is free.
+# when one of CHECK_GUEST_JOBS slots is free.  Two beside a build too: a
+# warm run's builds are mostly single-threaded links, and a fresh run's
+# compiles keep both cores busy either way.
+slots=${CHECK_GUEST_JOBS:-2}
 mkfifo "$lane/queue"
 (
 	while read -r k; do
-		while [ "$(jobs -rp | wc -l)" -ge "$(slots)" ]; do
+		while [ "$(jobs -rp | wc -l)" -ge "$slots" ]; do
 			wait -n 2>/dev/null || true
 		done
 		guest "$k" &
@@ -112,30 +108,29 @@ for k in "${KERNELS[@]}"; do
 done
 
 # Comparisons, per line and architecture: the stock kernel against our
-# first kernel, and that one against our others.
-for line in "${LINES[@]}"; do
-	for arch in $(awk '/^[^#]/ && NF >= 11 { print $2 }' "$BENCH_DIR/variants" | sort -u); do
-		stock= first=
-		for k in "${KERNELS[@]}"; do
-			[ "${k%%-*}" = "$line" ] || continue
-			variant_load "$line" "${k#*-}"
-			[ "$V_ARCH" = "$arch" ] || continue
-			[ "$V_REUSE" != oracle ] || oracles+=(--oracle "$k")
-			case "$V_TREE" in
-			pristine) stock=$k ;;
-			ours) if [ -z "$first" ]; then first=$k; else cmps+=(--compare "$first,$k"); fi ;;
-			esac
-		done
-		[ -z "$stock" ] || [ -z "$first" ] || cmps+=(--compare "$stock,$first")
-	done
+# first kernel, and that one against our others.  The lines with a
+# pseries kernel also lint the sPAPR build.
+declare -A stock=() first=() ppc=()
+for k in "${KERNELS[@]}"; do
+	variant_load "${k%%-*}" "${k#*-}"
+	key="${k%%-*}/$V_ARCH"
+	[ "$V_ARCH" != powerpc ] || ppc[${k%%-*}]=1
+	[ "$V_REUSE" != oracle ] || oracles+=(--oracle "$k")
+	case "$V_TREE" in
+	pristine) stock[$key]=$k ;;
+	ours)
+		if [ -z "${first[$key]:-}" ]; then first[$key]=$k
+		else cmps+=(--compare "${first[$key]},$k"); fi ;;
+	esac
+done
+for key in "${!first[@]}"; do
+	[ -z "${stock[$key]:-}" ] || cmps+=(--compare "${stock[$key]},${first[$key]}")
 done
 
 # The static checks, per line, while the last guests run.
 for line in "${LINES[@]}"; do
 	s=$SECONDS
-	ppc=0
-	[ -z "$(variant_list check "$line" | grep -- '-ppc64$')" ] || ppc=1
-	KLINE=$line LINT_PPC64=$ppc \
+	KLINE=$line LINT_PPC64=${ppc[$line]:-0} \
 		"$BENCH_DIR/lint.sh" "$BENCH_LOGDIR/static-checks-$line.log" || true
 	timing "static checks $line" $((SECONDS - s))
 	logs+=("$line-static-checks=$BENCH_LOGDIR/static-checks-$line.log")

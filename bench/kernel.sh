@@ -200,6 +200,11 @@ variant_tree() {
 	echo "$BUILD_ROOT/$1"
 }
 
+# variant_out VARIANT: its output folder, inside its tree.
+variant_out() {
+	echo "$BUILD_ROOT/$1/out"
+}
+
 # configure VARIANT TREE OUT: tinyconfig + VARIANT's fragments, redone only
 # when a fragment changes, then checked: every requested option must have
 # stuck.
@@ -232,9 +237,13 @@ configure() {
 	echo "$stamp" >"$out/.kvm-vfio-config"
 }
 
-# ccache_stat NAME: one counter of ccache's statistics.
-ccache_stat() {
-	ccache --print-stats 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'
+# ccache_hits_misses: ccache's hits (direct and preprocessed) and misses
+# since the last 'ccache -z'.
+ccache_hits_misses() {
+	ccache --print-stats 2>/dev/null | awk '
+		$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { h += $2 }
+		$1 == "cache_miss" { m += $2 }
+		END { print h + 0, m + 0 }'
 }
 
 build() {
@@ -246,7 +255,7 @@ build() {
 	[ ! -d "$tree" ] || [ -f "$tree/.kvm-vfio-stamp" ] || rm -rf "$tree"
 	rm -rf "$SRC_ROOT/ours" "$SRC_ROOT/stockfix"
 	prepare_tree "$variant"
-	out="$tree/out"
+	out=$(variant_out "$variant")
 	mkdir -p "$out"
 	need_space "$KVM_VFIO_CACHE" 2048
 	configure "$variant" "$tree" "$out"
@@ -276,8 +285,7 @@ build() {
 	esac
 	ncc=$(grep -cE '^  CC( |\s*\[M\])' "$log" || true)
 	[ "$ncc" -gt 0 ] || [ "$kind" = cold ] || kind=cached
-	hits=$(( $(ccache_stat direct_cache_hit) + $(ccache_stat preprocessed_cache_hit) ))
-	misses=$(ccache_stat cache_miss)
+	read -r hits misses < <(ccache_hits_misses)
 	note="$kind, $ncc compiled"
 	[ $((hits + misses)) -eq 0 ] ||
 		note+=", ccache $hits hits / $misses misses ($((100 * hits / (hits + misses)))%)"
@@ -334,10 +342,10 @@ tree)
 	variant_tree "${2:-ours}" ;;
 out)
 	variant_load "$KLINE" "${2:?$USAGE}"
-	echo "$(variant_tree "$2")/out" ;;
+	variant_out "$2" ;;
 image)
 	variant_load "$KLINE" "${2:?$USAGE}"
-	echo "$(variant_tree "$2")/out/$KIMAGE" ;;
+	echo "$(variant_out "$2")/$KIMAGE" ;;
 version) echo "$KVER" ;;
 *) die "$USAGE" ;;
 esac

@@ -56,7 +56,6 @@ SPLAT = re.compile(
     r'list_del corruption|DEBUG_LOCKS_WARN_ON)')
 MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)(?: at ([\d.]+))?')
 MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)(?: at ([\d.]+))?')
-MARK_END = re.compile(r'^# kvm-vfio-guest: end at ([\d.]+)')
 STAMP = re.compile(r'^\[\s*(\d+\.\d+)\]')
 BENCH_RUN = re.compile(r'^# kvm-vfio-bench: run (\S+)')
 BENCH_REUSED = re.compile(r'^# kvm-vfio-bench: reused run (\S+)')
@@ -330,14 +329,14 @@ class Manifest:
             fuzz = [fig for fig in figures if fig.startswith('fuzz ')]
             if 'kvm_vfio_fuzz_test' in runs and not fuzz:
                 problems.append('the fuzzer printed no figures')
+            # The strictest of the rows that name this kernel.
+            pct = max(int(r[2][0]) for r in floors)
+            mins = [int(r[2][1]) for r in floors if r[2][1] != '-']
+            least = str(max(mins)) if mins else '-'
             for fig in fuzz:
                 calls = int(re.search(r'calls=(\d+)', fig).group(1))
                 m = re.search(r'reached=(\d+)', fig)
                 reached = int(m.group(1)) if m else 0
-                # The strictest of the rows that name this kernel.
-                pct = max(int(r[2][0]) for r in floors)
-                mins = [int(r[2][1]) for r in floors if r[2][1] != '-']
-                least = str(max(mins)) if mins else '-'
                 if reached * 100 < pct * calls:
                     problems.append('the fuzzer reached the file code in '
                                     '%d of %d calls, below the floor of '
@@ -440,7 +439,6 @@ def main(argv):
             if bad:
                 suites, problems, figures = [], bad, []
             elif run_id is not None and ids.guest is None and \
-                    not label.endswith('static-checks') and \
                     not any(p.startswith('the host:') for p in problems):
                 # This run's QEMU, but /init never ran: what the kernel
                 # printed (a splat, a panic) is the cause.

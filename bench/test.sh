@@ -19,7 +19,7 @@ variant_load "$KLINE" "$variant"
 run_begin test "$k"
 failed=() logs=() oracles=()
 [ "$V_REUSE" != oracle ] || oracles=(--oracle "$k")
-if KLINE=$KLINE "$BENCH_DIR/kernel.sh" build "$variant"; then
+if "$BENCH_DIR/kernel.sh" build "$variant"; then
 	[ "$V_FUZZ" = - ] || export KVM_VFIO_FUZZ=${TEST_FUZZ:-5000}
 	[ "$V_STRESS" = - ] || export KVM_VFIO_STRESS=${TEST_STRESS:-20000}
 	"$BENCH_DIR/run.sh" "$variant" check || true
