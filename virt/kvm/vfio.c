@@ -43,13 +43,10 @@
  * @is_group:		vfio_file_is_group(), NULL without CONFIG_VFIO_GROUP
  * @iommu_group:	vfio_file_iommu_group() (sPAPR only)
  *
- * The device never depends on vfio.ko at link time.  When VFIO is built
- * into the kernel the entry points are simply its functions.  When VFIO is
- * a module they are resolved with symbol_get() by the operation that finds
- * the device tracking nothing, and kept while it tracks files: a tracked
- * file pins vfio.ko anyway (its f_op owner), so keeping them changes
- * nothing about unloading, and ADD and DEL with files tracked resolve
- * nothing (each symbol_get() and symbol_put() searches the symbol tables).
+ * With VFIO as a module the device does not link against it: the entry
+ * points are resolved with symbol_get() when the device goes from tracking
+ * nothing to tracking a file, and put when it tracks nothing again.  A
+ * tracked file pins vfio.ko anyway.
  */
 struct kvm_vfio_hooks {
 	bool (*is_valid)(struct file *file);
@@ -67,8 +64,9 @@ struct kvm_vfio_hooks {
  * @group_node:	  entry in &kvm_vfio.groups (group files only)
  * @file:	  the device's own reference to the group or device file
  * @is_group:	  @file is a VFIO group file
- * @noncoherent:  device files only: the device's IOMMU cannot enforce cache
- *		  coherency.  Fixed for the life of a device, so asked once.
+ * @noncoherent:  device files only: VFIO's answer at ADD that the device's
+ *		  IOMMU does not enforce cache coherency (see
+ *		  kvm_vfio_update_coherency())
  * @iommu_group:  sPAPR only: reference taken by the first SET_SPAPR_TCE
  */
 struct kvm_vfio_file {
@@ -86,16 +84,16 @@ struct kvm_vfio_file {
  * struct kvm_vfio - state of one kvm-vfio device
  * @lock:	protects all fields below and serialises this device's calls
  *		into VFIO for its files (vfio_file_set_kvm, coherency queries,
- *		sPAPR attach).  Lock order: kvm->lock (held by KVM around
- *		create and release) -> @lock -> VFIO's own locks.  Never take
- *		kvm->lock while holding @lock.
+ *		sPAPR attach).  Order: @lock -> VFIO's locks.  Never taken
+ *		under kvm->lock: release runs without it (see
+ *		kvm_vfio_release()).
  * @files:	tracked files, an rbtree keyed by struct file pointer
  * @groups:	tracked group files; the last one found non-coherent first
  * @nr_files:	number of entries in @files
  * @nr_noncoherent_devs: device files in @files with @noncoherent set
  * @noncoherent: the VM is registered for non-coherent DMA
  * @hooks:	VFIO entry points; held while @nr_files is not zero, and by
- *		the operation in progress (kvm_vfio_hold())
+ *		the operation in progress (kvm_vfio_op_begin())
  */
 struct kvm_vfio {
 	struct mutex lock;	/* protects this struct, see above */
@@ -170,19 +168,19 @@ fail:
 }
 
 /*
- * Make kv->hooks usable for one operation: already held if files are
- * tracked, resolved now otherwise.  Returns false when VFIO is not loaded.
- * Pair with kvm_vfio_unhold() before dropping kv->lock.
+ * Start an operation under kv->lock: kv->hooks are resolved unless files
+ * already hold them.  Returns false when VFIO is not loaded.  Pair with
+ * kvm_vfio_op_end().
  */
-static bool kvm_vfio_hold(struct kvm_vfio *kv)
+static bool kvm_vfio_op_begin(struct kvm_vfio *kv)
 {
 	lockdep_assert_held(&kv->lock);
 
 	return kv->nr_files || kvm_vfio_hooks_get(&kv->hooks);
 }
 
-/* End of an operation: keep kv->hooks only while files are tracked. */
-static void kvm_vfio_unhold(struct kvm_vfio *kv)
+/* End an operation: kv->hooks stay resolved only while files are tracked. */
+static void kvm_vfio_op_end(struct kvm_vfio *kv)
 {
 	lockdep_assert_held(&kv->lock);
 
@@ -232,64 +230,72 @@ static void *kvm_vfio_zalloc(size_t size)
 	return kzalloc(size, GFP_KERNEL_ACCOUNT);
 }
 
+/*
+ * One descent of the tree: the link holding @file's node if it is tracked,
+ * else the empty link where it would be inserted below *@parent.
+ */
+static struct rb_node **kvm_vfio_link(struct kvm_vfio *kv, struct file *file,
+				      struct rb_node **parent)
+{
+	struct rb_node **link = &kv->files.rb_node;
+
+	lockdep_assert_held(&kv->lock);
+
+	*parent = NULL;
+	while (*link) {
+		struct file *cur = rb_entry(*link, struct kvm_vfio_file,
+					    node)->file;
+
+		if (file == cur)
+			break;
+		*parent = *link;
+		link = file < cur ? &(*link)->rb_left : &(*link)->rb_right;
+	}
+	return link;
+}
+
 static struct kvm_vfio_file *kvm_vfio_find(struct kvm_vfio *kv,
 					   struct file *file)
 {
-	struct rb_node *n = kv->files.rb_node;
+	struct rb_node *parent;
 
-	lockdep_assert_held(&kv->lock);
-
-	while (n) {
-		struct kvm_vfio_file *kvf = rb_entry(n, struct kvm_vfio_file,
-						     node);
-
-		if (file < kvf->file)
-			n = n->rb_left;
-		else if (file > kvf->file)
-			n = n->rb_right;
-		else
-			return kvf;
-	}
-	return NULL;
+	return rb_entry_safe(*kvm_vfio_link(kv, file, &parent),
+			     struct kvm_vfio_file, node);
 }
 
-/* The caller has checked with kvm_vfio_find() that @kvf->file is new. */
-static void kvm_vfio_insert(struct kvm_vfio *kv, struct kvm_vfio_file *kvf)
+#ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+/*
+ * Ask VFIO again about every tracked device file; return how many answers
+ * differ from the one cached at ADD.
+ */
+static unsigned long kvm_vfio_stale_coherency(struct kvm_vfio *kv)
 {
-	struct rb_node **link = &kv->files.rb_node, *parent = NULL;
+	struct kvm_vfio_file *kvf, *next;
+	unsigned long stale = 0;
 
+	KUNIT_STATIC_STUB_REDIRECT(kvm_vfio_stale_coherency, kv);
 	lockdep_assert_held(&kv->lock);
 
-	while (*link) {
-		struct kvm_vfio_file *cur = rb_entry(*link, struct kvm_vfio_file,
-						     node);
-
-		parent = *link;
-		link = kvf->file < cur->file ? &parent->rb_left :
-					       &parent->rb_right;
-	}
-	rb_link_node(&kvf->node, parent, link);
-	rb_insert_color(&kvf->node, &kv->files);
-	kv->nr_files++;
+	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
+		if (!kvf->is_group &&
+		    kvf->noncoherent == kv->hooks.enforced_coherent(kvf->file))
+			stale++;
+	return stale;
 }
+#else
+static unsigned long kvm_vfio_stale_coherency(struct kvm_vfio *kv)
+{
+	return 0;
+}
+#endif
 
 /*
- * Re-evaluate whether the VM can see non-coherent DMA and tell KVM when
- * that changes, so register and unregister calls always pair up.
- *
- * The answer is the same as asking VFIO about every tracked file, but asks
- * only where the answer can have changed.  In VFIO a device file's answer
- * is its device's IOMMU capability, fixed for the life of the device, so it
- * is asked once at ADD and counted in nr_noncoherent_devs.  A group's answer
- * is the AND over the devices currently in the group, so it changes when a
- * device joins or leaves the group while the group is tracked (for example
- * a device of the same IOMMU group bound to vfio-pci later); groups are
- * therefore asked again on every ADD and DEL, as upstream does, but only
- * when no device file already makes the VM non-coherent, and the walk stops
- * at the first non-coherent group, which is moved to the front so that the
- * next walk usually stops at once.  The cost per operation is O(1) with
- * device files (the cdev path) and with any non-coherent group, and
- * O(groups) only when every tracked group is coherent.
+ * Tell KVM when the VM starts or stops seeing non-coherent DMA.  A device
+ * file's answer is cached at ADD: VFIO reports its IOMMU's fixed capability
+ * (CONFIG_KVM_VFIO_DEBUG_COHERENCY checks that it stays so).  A group's
+ * answer follows the devices in it, so groups are asked again, as upstream
+ * does, unless a device file already decides; the first non-coherent group
+ * moves to the front so the next walk usually stops there.
  */
 static void kvm_vfio_update_coherency(struct kvm_device *dev)
 {
@@ -299,6 +305,9 @@ static void kvm_vfio_update_coherency(struct kvm_device *dev)
 	struct kvm_vfio_file *kvf;
 
 	lockdep_assert_held(&kv->lock);
+
+	WARN_ONCE(h->enforced_coherent && kvm_vfio_stale_coherency(kv),
+		  "kvm-vfio: VFIO's coherency answer for a device file changed since ADD\n");
 
 	if (!noncoherent && h->enforced_coherent) {
 		list_for_each_entry(kvf, &kv->groups, group_node) {
@@ -356,8 +365,9 @@ static void kvm_vfio_spapr_detach(struct kvm *kvm, struct kvm_vfio_file *kvf)
 }
 #endif
 
-/* Give @kvf's file back to VFIO without a kvm, drop it and free @kvf. */
-static void kvm_vfio_drop(struct kvm_device *dev, struct kvm_vfio_file *kvf)
+/* Tell VFIO the file has no kvm, drop our reference and free @kvf. */
+static void kvm_vfio_put_file(struct kvm_device *dev,
+			      struct kvm_vfio_file *kvf)
 {
 	struct kvm_vfio *kv = dev->private;
 
@@ -368,8 +378,9 @@ static void kvm_vfio_drop(struct kvm_device *dev, struct kvm_vfio_file *kvf)
 	kfree(kvf);
 }
 
-/* Untrack @kvf, then drop it. */
-static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_file *kvf)
+/* Remove @kvf from the tree, the group list and the counters, then put it. */
+static void kvm_vfio_untrack(struct kvm_device *dev,
+			     struct kvm_vfio_file *kvf)
 {
 	struct kvm_vfio *kv = dev->private;
 
@@ -381,7 +392,7 @@ static void kvm_vfio_forget(struct kvm_device *dev, struct kvm_vfio_file *kvf)
 		list_del(&kvf->group_node);
 	else if (kvf->noncoherent)
 		kv->nr_noncoherent_devs--;
-	kvm_vfio_drop(dev, kvf);
+	kvm_vfio_put_file(dev, kvf);
 }
 
 /* @kind: set to the KVM_VFIO_KIND_* of @file, for the trace event */
@@ -390,33 +401,35 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_hooks *h = &kv->hooks;
+	struct rb_node **link, *parent;
 	struct kvm_vfio_file *kvf;
 	int ret = 0;
 
 	mutex_lock(&kv->lock);
 
 	/* Without VFIO loaded no file can be a VFIO file. */
-	if (!kvm_vfio_hold(kv)) {
+	if (!kvm_vfio_op_begin(kv)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
 
 	if (!h->is_valid(file)) {
 		ret = -EINVAL;
-		goto out_unhold;
+		goto out_end;
 	}
 	*kind = h->is_group && h->is_group(file) ? KVM_VFIO_KIND_GROUP :
 						   KVM_VFIO_KIND_DEVICE;
 
-	if (kvm_vfio_find(kv, file)) {
+	link = kvm_vfio_link(kv, file, &parent);
+	if (*link) {
 		ret = -EEXIST;
-		goto out_unhold;
+		goto out_end;
 	}
 
 	kvf = kvm_vfio_zalloc(sizeof(*kvf));
 	if (!kvf) {
 		ret = -ENOMEM;
-		goto out_unhold;
+		goto out_end;
 	}
 
 	kvf->file = get_file(file);
@@ -428,14 +441,16 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 		if (kvf->noncoherent)
 			kv->nr_noncoherent_devs++;
 	}
-	kvm_vfio_insert(kv, kvf);
+	rb_link_node(&kvf->node, parent, link);
+	rb_insert_color(&kvf->node, &kv->files);
+	kv->nr_files++;
 
 	kvm_vfio_start_assignment(dev->kvm);
 	h->set_kvm(file, dev->kvm);
 	kvm_vfio_update_coherency(dev);
 
-out_unhold:
-	kvm_vfio_unhold(kv);
+out_end:
+	kvm_vfio_op_end(kv);
 out_unlock:
 	mutex_unlock(&kv->lock);
 	return ret;
@@ -452,26 +467,26 @@ static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file,
 	mutex_lock(&kv->lock);
 
 	/* Files pin vfio.ko, so without it nothing can be tracked. */
-	if (!kvm_vfio_hold(kv))
+	if (!kvm_vfio_op_begin(kv))
 		goto out_unlock;
 
 	kvf = kvm_vfio_find(kv, file);
 	if (kvf) {
 		*kind = kvf->is_group ? KVM_VFIO_KIND_GROUP :
 					KVM_VFIO_KIND_DEVICE;
-		kvm_vfio_forget(dev, kvf);
+		kvm_vfio_untrack(dev, kvf);
 		ret = 0;
 	}
 	/* Even on ENOENT, as upstream: a group's answer may have changed. */
 	kvm_vfio_update_coherency(dev);
 
-	kvm_vfio_unhold(kv);
+	kvm_vfio_op_end(kv);
 out_unlock:
 	mutex_unlock(&kv->lock);
 	return ret;
 }
 
-static int kvm_vfio_file_add(struct kvm_device *dev, int fd)
+static int kvm_vfio_add_fd(struct kvm_device *dev, int fd)
 {
 	int kind = KVM_VFIO_KIND_NONE;
 	struct file *file = fget(fd);
@@ -485,7 +500,7 @@ static int kvm_vfio_file_add(struct kvm_device *dev, int fd)
 	return ret;
 }
 
-static int kvm_vfio_file_del(struct kvm_device *dev, int fd)
+static int kvm_vfio_del_fd(struct kvm_device *dev, int fd)
 {
 	int kind = KVM_VFIO_KIND_NONE;
 	struct file *file = fget(fd);
@@ -509,26 +524,26 @@ static int kvm_vfio_spapr_attach(struct kvm_device *dev, struct file *file,
 
 	mutex_lock(&kv->lock);
 
-	if (!kvm_vfio_hold(kv))
+	if (!kvm_vfio_op_begin(kv))
 		goto out_unlock;
 
 	kvf = kvm_vfio_find(kv, file);
 	if (!kvf)
-		goto out_unhold;
+		goto out_end;
 
 	/* Taken once; dropped by DEL or release. */
 	if (!kvf->iommu_group) {
 		kvf->iommu_group = kv->hooks.iommu_group(file);
 		if (!kvf->iommu_group) {
 			ret = -EIO;	/* not a group, e.g. a device cdev */
-			goto out_unhold;
+			goto out_end;
 		}
 	}
 
 	ret = kvm_vfio_tce_attach(dev->kvm, tablefd, kvf->iommu_group);
 
-out_unhold:
-	kvm_vfio_unhold(kv);
+out_end:
+	kvm_vfio_op_end(kv);
 out_unlock:
 	mutex_unlock(&kv->lock);
 	return ret;
@@ -566,11 +581,11 @@ static int kvm_vfio_set_file_attr(struct kvm_device *dev, u64 attr,
 	case KVM_DEV_VFIO_FILE_ADD:
 		if (get_user(fd, fdp))
 			return -EFAULT;
-		return kvm_vfio_file_add(dev, fd);
+		return kvm_vfio_add_fd(dev, fd);
 	case KVM_DEV_VFIO_FILE_DEL:
 		if (get_user(fd, fdp))
 			return -EFAULT;
-		return kvm_vfio_file_del(dev, fd);
+		return kvm_vfio_del_fd(dev, fd);
 #ifdef CONFIG_SPAPR_TCE_IOMMU
 	case KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE:
 		return kvm_vfio_set_spapr_tce(dev, arg);
@@ -609,32 +624,28 @@ static int kvm_vfio_has_attr(struct kvm_device *dev,
 }
 
 /*
- * The device fd was closed (KVM holds kvm->lock and has already removed the
- * device from kvm->devices).  Every tracked file goes back to VFIO without
- * a kvm and loses our reference; the VM stops being non-coherent.
+ * The device fd is gone: KVM holds kvm->lock and has unlinked the device,
+ * so no ioctl can reach it and kv->lock is not taken.  Taking it would
+ * order it after kvm->lock, while sPAPR attach takes VFIO's group lock
+ * under it and some drivers take kvm->lock under that group lock in
+ * open_device: a cycle for lockdep.  Every file goes back to VFIO without
+ * a kvm; the post-order walk frees nodes without rebalancing the tree.
  */
 static void kvm_vfio_release(struct kvm_device *dev)
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf, *next;
 
-	/* kv->hooks are held if anything is tracked. */
-	mutex_lock(&kv->lock);
 	trace_kvm_vfio_release(dev->kvm, kv->nr_files);
-	/*
-	 * A post-order walk may free each node but must not rb_erase() it
-	 * (erasing rebalances the tree under the walk), so the tree and the
-	 * counters are reset as a whole afterwards.
-	 */
 	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
-		kvm_vfio_drop(dev, kvf);
-	kv->files = RB_ROOT;
-	INIT_LIST_HEAD(&kv->groups);
-	kv->nr_files = 0;
-	kv->nr_noncoherent_devs = 0;
-	kvm_vfio_update_coherency(dev);
-	kvm_vfio_unhold(kv);
-	mutex_unlock(&kv->lock);
+		kvm_vfio_put_file(dev, kvf);
+	if (kv->noncoherent) {
+		trace_kvm_vfio_noncoherent(dev->kvm, false);
+		kvm_vfio_unregister_noncoherent(dev->kvm);
+	}
+	/* Tracked files held the hooks. */
+	if (kv->nr_files)
+		kvm_vfio_hooks_put(&kv->hooks);
 
 	mutex_destroy(&kv->lock);
 	kfree(kv);

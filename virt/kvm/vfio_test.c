@@ -22,6 +22,7 @@
 struct kvm_vfio_fake {
 	bool group;
 	bool noncoherent;
+	long refs;		/* file_count() of the file while untracked */
 	struct kvm *kvm;	/* last kvm given by vfio_file_set_kvm() */
 };
 
@@ -31,6 +32,7 @@ struct kvm_vfio_test {
 	struct kvm_device *dev;
 	bool vfio_absent;
 	bool fail_alloc;
+	bool releasing;		/* in kt_release(), under kvm->lock */
 	atomic_t hooks_get, hooks_put;	/* kvm_vfio_hooks_get/put calls */
 	int set_kvm, set_kvm_null;
 	int coherent_queries;
@@ -53,6 +55,26 @@ static struct kvm_vfio *kt_kv(struct kvm_vfio_test *t)
 	return t->dev->private;
 }
 
+/* Held by the calling thread, not merely by some thread. */
+static bool kt_held(struct mutex *lock)
+{
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		return lockdep_is_held(lock);
+	return mutex_is_locked(lock);
+}
+
+/*
+ * The caller has the device to itself: it holds the device's lock, or it is
+ * release, which KVM calls under kvm->lock once no ioctl can reach it.
+ */
+static void kt_expect_exclusive(struct kunit *test, struct kvm_vfio_test *t)
+{
+	if (t->releasing)
+		KUNIT_EXPECT_TRUE(test, kt_held(&t->kvm->lock));
+	else
+		KUNIT_EXPECT_TRUE(test, kt_held(&kt_kv(t)->lock));
+}
+
 /* Fake VFIO entry points. */
 static bool fake_is_valid(struct file *file)
 {
@@ -61,16 +83,15 @@ static bool fake_is_valid(struct file *file)
 
 static void fake_set_kvm(struct file *file, struct kvm *kvm)
 {
+	struct kunit *test = kunit_get_current_test();
 	struct kvm_vfio_test *t = kt_ctx();
 	struct kvm_vfio_fake *f = file->private_data;
 
-	struct kunit *test = kunit_get_current_test();
-
-	/* F5/F8: VFIO is told under the device's lock ... */
-	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	/* F5/F8: VFIO is told by the thread that owns the device ... */
+	kt_expect_exclusive(test, t);
 	/* ... and on ADD only once the device holds its own reference. */
 	if (kvm)
-		KUNIT_EXPECT_GE(test, file_count(file), 2);
+		KUNIT_EXPECT_EQ(test, file_count(file), f->refs + 1);
 	f->kvm = kvm;
 	if (kvm)
 		t->set_kvm++;
@@ -117,7 +138,7 @@ static long fake_tce_attach(struct kvm *kvm, int tablefd,
 
 	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
 	KUNIT_EXPECT_PTR_EQ(test, grp, KT_GRP);
-	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	kt_expect_exclusive(test, t);
 	t->tce_attaches++;
 	return t->tce_attach_ret;
 }
@@ -129,6 +150,7 @@ static void fake_tce_release(struct kvm *kvm, struct iommu_group *grp)
 
 	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
 	KUNIT_EXPECT_PTR_EQ(test, grp, KT_GRP);
+	kt_expect_exclusive(test, t);
 	t->tce_releases++;
 	KUNIT_EXPECT_LE(test, t->tce_releases, t->group_gets);
 }
@@ -166,8 +188,8 @@ static void fake_register(struct kvm *kvm)
 	struct kvm_vfio_test *t = kt_ctx();
 
 	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
-	/* H1: coherency changes are decided and told under the lock. */
-	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	/* H1: coherency changes are decided and told by the owner. */
+	kt_expect_exclusive(test, t);
 	KUNIT_EXPECT_EQ(test, t->registered, t->unregistered);
 	t->registered++;
 }
@@ -178,7 +200,7 @@ static void fake_unregister(struct kvm *kvm)
 	struct kvm_vfio_test *t = kt_ctx();
 
 	KUNIT_EXPECT_PTR_EQ(test, kvm, t->kvm);
-	KUNIT_EXPECT_TRUE(test, mutex_is_locked(&kt_kv(t)->lock));
+	kt_expect_exclusive(test, t);
 	KUNIT_EXPECT_EQ(test, t->registered, t->unregistered + 1);
 	t->unregistered++;
 }
@@ -223,6 +245,7 @@ static struct file *kt_file_fops(struct kunit *test, bool group,
 	file = anon_inode_getfile("[kvm-vfio-test]", fops, f, O_RDWR);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, kt_fput, file), 0);
+	f->refs = file_count(file);
 	return file;
 }
 
@@ -255,14 +278,23 @@ static void kt_release(struct kvm_vfio_test *t)
 {
 	mutex_lock(&t->kvm->lock);
 	list_del_rcu(&t->dev->vm_node);
+	t->releasing = true;
 	kvm_vfio_ops.release(t->dev);
+	t->releasing = false;
 	mutex_unlock(&t->kvm->lock);
 	t->dev = NULL;
+}
+
+/* Only CONFIG_KVM_VFIO_DEBUG_COHERENCY's own case asks VFIO again. */
+static unsigned long fake_stale_coherency(struct kvm_vfio *kv)
+{
+	return 0;
 }
 
 static int kvm_vfio_test_init(struct kunit *test)
 {
 	struct kvm_vfio_test *t;
+	int ret;
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
@@ -281,6 +313,10 @@ static int kvm_vfio_test_init(struct kunit *test)
 	kunit_activate_static_stub(test, kvm_vfio_start_assignment, fake_start);
 	kunit_activate_static_stub(test, kvm_vfio_end_assignment, fake_end);
 	kunit_activate_static_stub(test, kvm_vfio_zalloc, fake_zalloc);
+#ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+	kunit_activate_static_stub(test, kvm_vfio_stale_coherency,
+				   fake_stale_coherency);
+#endif
 #ifdef CONFIG_SPAPR_TCE_IOMMU
 	kunit_activate_static_stub(test, kvm_vfio_tce_attach, fake_tce_attach);
 	kunit_activate_static_stub(test, kvm_vfio_tce_release,
@@ -289,7 +325,13 @@ static int kvm_vfio_test_init(struct kunit *test)
 
 	t->dev = kzalloc(sizeof(*t->dev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t->dev);
-	KUNIT_ASSERT_EQ(test, kt_create(t, t->dev), 0);
+	ret = kt_create(t, t->dev);
+	if (ret) {
+		/* Not created, so exit has nothing to release. */
+		kfree(t->dev);
+		t->dev = NULL;
+	}
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	return 0;
 }
 
@@ -629,6 +671,43 @@ static void kvm_vfio_test_coherency_group_front(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kt_add(t, kt_group_file(test, false)), 0);
 	KUNIT_EXPECT_EQ(test, t->coherent_queries - before, 1);
 }
+
+#ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+/* The debug check counts device files whose answer changed since ADD. */
+static void kvm_vfio_test_debug_coherency(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct file *nc = kt_dev_file(test, true), *c = kt_dev_file(test, false);
+	struct file *g = kt_group_file(test, false);
+	struct kvm_vfio_fake *fnc = nc->private_data, *fc = c->private_data;
+	struct kvm_vfio_fake *fg = g->private_data;
+	unsigned long stale[4];
+
+	KUNIT_ASSERT_EQ(test, kt_add(t, nc), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, c), 0);
+	KUNIT_ASSERT_EQ(test, kt_add(t, g), 0);
+	kunit_deactivate_static_stub(test, kvm_vfio_stale_coherency);
+	mutex_lock(&kt_kv(t)->lock);
+	stale[0] = kvm_vfio_stale_coherency(kt_kv(t));
+	fg->noncoherent = true;		/* groups are asked every time anyway */
+	stale[1] = kvm_vfio_stale_coherency(kt_kv(t));
+	fnc->noncoherent = false;
+	stale[2] = kvm_vfio_stale_coherency(kt_kv(t));
+	fc->noncoherent = true;
+	stale[3] = kvm_vfio_stale_coherency(kt_kv(t));
+	fnc->noncoherent = true;
+	fc->noncoherent = false;
+	fg->noncoherent = false;
+	mutex_unlock(&kt_kv(t)->lock);
+	KUNIT_EXPECT_EQ(test, stale[0], 0);
+	KUNIT_EXPECT_EQ(test, stale[1], 0);
+	KUNIT_EXPECT_EQ(test, stale[2], 1);
+	KUNIT_EXPECT_EQ(test, stale[3], 2);
+	/* Answers as cached again: ADD and DEL run the check quietly. */
+	KUNIT_EXPECT_EQ(test, kt_del(t, c), 0);
+	KUNIT_EXPECT_EQ(test, kt_add(t, c), 0);
+}
+#endif
 
 /*
  * VFIO entry points are resolved by the operation that finds nothing
@@ -1091,6 +1170,9 @@ static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_coherency_group_changes),
 	KUNIT_CASE(kvm_vfio_test_coherency_cost),
 	KUNIT_CASE(kvm_vfio_test_coherency_group_front),
+#ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+	KUNIT_CASE(kvm_vfio_test_debug_coherency),
+#endif
 	KUNIT_CASE(kvm_vfio_test_hooks_held),
 	KUNIT_CASE(kvm_vfio_test_assignment_balance),
 	KUNIT_CASE(kvm_vfio_test_release_many),

@@ -301,6 +301,7 @@ FIXTURE_VARIANT_ADD(not_vfio, eventfd) { .kind = "eventfd" };
 FIXTURE_VARIANT_ADD(not_vfio, pipe) { .kind = "pipe" };
 FIXTURE_VARIANT_ADD(not_vfio, socket) { .kind = "socket" };
 FIXTURE_VARIANT_ADD(not_vfio, dev_null) { .kind = "dev_null" };
+FIXTURE_VARIANT_ADD(not_vfio, tmpfile) { .kind = "tmpfile" };
 FIXTURE_VARIANT_ADD(not_vfio, memfd) { .kind = "memfd" };
 FIXTURE_VARIANT_ADD(not_vfio, kvm_fd) { .kind = "kvm" };
 FIXTURE_VARIANT_ADD(not_vfio, vm_fd) { .kind = "vm" };
@@ -338,8 +339,10 @@ FIXTURE_SETUP(not_vfio)
 		self->fd2 = p[1];
 	} else if (!strcmp(k, "dev_null")) {
 		self->fd = open("/dev/null", O_RDWR);
-	} else if (!strcmp(k, "memfd")) {
+	} else if (!strcmp(k, "tmpfile")) {
 		self->fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	} else if (!strcmp(k, "memfd")) {
+		self->fd = memfd_create("kvm_vfio_test", MFD_CLOEXEC);
 	} else if (!strcmp(k, "kvm")) {
 		self->fd = dup(self->kvm_fd);
 	} else if (!strcmp(k, "vm")) {
