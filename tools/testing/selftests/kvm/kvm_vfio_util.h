@@ -331,6 +331,49 @@ static inline long files_in_use(void)
 /* ---- for kselftest_harness programs ---------------------------------- */
 #ifdef __KSELFTEST_HARNESS_H
 
+/*
+ * The first lock class that lockdep has seen taken directly under a class
+ * named @outer (or a subclass of it, "@outer/1") and whose name starts with
+ * one of @inner, copied to @found ("" when there is none).  Returns 0, or
+ * -errno without /proc/lockdep (CONFIG_PROVE_LOCKING).
+ */
+static inline int lockdep_inner(const char *outer, const char *const *inner,
+				char *found, size_t len)
+{
+	char line[512], *name;
+	bool in_outer = false;
+	FILE *f = fopen("/proc/lockdep", "r");
+	size_t n = strlen(outer);
+	int i;
+
+	if (!f)
+		return -errno;
+	found[0] = '\0';
+	while (!found[0] && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, " -> ", 4)) {
+			/* A class: "<key> FD: <n> BD: <n> <usage>: <name>" */
+			name = strstr(line, " BD:");
+			name = name ? strstr(name + 4, ": ") : NULL;
+			name = name ? name + 2 : "";
+			in_outer = !strncmp(name, outer, n) &&
+				   (!name[n] || name[n] == '/');
+			continue;
+		}
+		if (!in_outer)
+			continue;
+		/* A direct dependency: " -> [<key>] <name>" */
+		name = strchr(line, ']');
+		if (!name)
+			continue;
+		for (i = 0; inner[i]; i++)
+			if (!strncmp(name + 2, inner[i], strlen(inner[i])))
+				snprintf(found, len, "%s", name + 2);
+	}
+	fclose(f);
+	return 0;
+}
+
 static inline void close_fd(int *fd)
 {
 	if (*fd >= 0)

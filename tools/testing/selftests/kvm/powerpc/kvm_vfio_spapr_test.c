@@ -448,4 +448,31 @@ TEST_F(spapr, release_after_attach_drops_group)
 	spapr_again(_metadata, self, variant->iommu_type);
 }
 
+/*
+ * Lock order: release runs under kvm->lock and must take neither the
+ * device's lock nor VFIO's group lock there.  SET_SPAPR_TCE takes the
+ * group lock under the device's lock, and drivers that take kvm->lock
+ * under the group lock in open_device (vfio-ap, GVT-g) would close a
+ * cycle.  Read from lockdep's graph after ADD, SET_SPAPR_TCE and close.
+ */
+TEST_F(spapr, release_lock_order)
+{
+	static const char *const inner[] = {
+		"&kv->lock", "&group->group_lock", NULL
+	};
+	char found[256];
+	int ret;
+
+	test_cmd_add(self->dev_fd, self->group);
+	spapr_window(_metadata, self, variant->iommu_type);
+	test_cmd_tce(self->dev_fd, self->group, self->table);
+	close_fd(&self->dev_fd);
+	ret = lockdep_inner("&kvm->lock", inner, found, sizeof(found));
+	if (ret)
+		SKIP(return, "no /proc/lockdep (CONFIG_PROVE_LOCKING): %s",
+		     strerror(-ret));
+	ASSERT_STREQ("", found) TH_LOG("lockdep saw %s taken under kvm->lock",
+				       found);
+}
+
 TEST_HARNESS_MAIN
