@@ -11,13 +11,21 @@
  * Every case runs on both paths (fixture variants):
  *   group: ADD the group file, open the device with VFIO_GROUP_GET_DEVICE_FD
  *   cdev:  ADD the device cdev file, open it with VFIO_DEVICE_BIND_IOMMUFD
+ *
+ * The "unbind" cases unbind the driver of a device (the mtty mdev, the
+ * test VFIO driver's device) while the kvm-vfio device tracks one of its
+ * files, on both paths.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "kvm_vfio_util.h"
@@ -318,6 +326,228 @@ TEST_F(driver, x1_del_from_either_clears)
 	test_cmd_del(&self->a);
 	test_cmd_open();
 	test_check_vm("", "");
+}
+
+/* ---- unbind while a file is tracked --------------------------------- */
+
+/*
+ * An open VFIO device file (a cdev, or a device fd from
+ * VFIO_GROUP_GET_DEVICE_FD) keeps its device registered: unbinding the
+ * driver waits in vfio_unregister_group_dev() until every such file is
+ * released.  The kvm-vfio device's reference to a tracked file is one of
+ * those, so the unbind must wait for DEL or the device's close, and for
+ * nothing else.  The unbind is written by a child process: a wait that
+ * never ends is a failed case, not a stuck program.
+ */
+#define UNBIND_WAITS_MS	500	/* an unbind that does not wait is done by then */
+#define UNBIND_DONE_MS	20000	/* TCG, KASAN */
+
+FIXTURE(unbind) {
+	int kvm_fd, vm_fd, dev_fd;
+	struct group_chain c;	/* group path: group, container, device */
+	int file;		/* the device file: c.device or a cdev */
+	char sysdev[300], name[64], driver[300];
+	pid_t child;
+};
+
+FIXTURE_VARIANT(unbind) {
+	bool mtty;
+	bool cdev;
+};
+
+FIXTURE_VARIANT_ADD(unbind, mtty_group) { .mtty = true, .cdev = false };
+FIXTURE_VARIANT_ADD(unbind, mtty_cdev) { .mtty = true, .cdev = true };
+FIXTURE_VARIANT_ADD(unbind, driver_group) { .mtty = false, .cdev = false };
+FIXTURE_VARIANT_ADD(unbind, driver_cdev) { .mtty = false, .cdev = true };
+
+/* Write the device's name to its driver's unbind file, in a child. */
+static pid_t unbind_start(const char *driver, const char *name)
+{
+	char path[320];
+	pid_t pid = fork();
+	int fd;
+
+	if (pid)
+		return pid;
+	/* Inherited VFIO files would hold the device the unbind waits for. */
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/unbind", driver);
+	fd = open(path, O_WRONLY);
+	_exit(fd >= 0 && write(fd, name, strlen(name)) == (ssize_t)strlen(name) ?
+	      0 : 1);
+}
+
+/*
+ * 1: the unbind is done (*@pid reaped and set to -1); 0: it still waits
+ * after @ms; -1: it failed.
+ */
+static int unbind_done(pid_t *pid, int ms)
+{
+	int st;
+
+	for (;;) {
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*pid = -1;
+			return WIFEXITED(st) && !WEXITSTATUS(st) ? 1 : -1;
+		}
+		if (ms <= 0)
+			return 0;
+		usleep(10000);
+		ms -= 10;
+	}
+}
+
+static int sysfs_write(const char *dir, const char *file, const char *val)
+{
+	char path[400];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Bind the device to its driver again.  An mdev cannot be bound through
+ * sysfs (the mdev bus matches no driver by itself): it is removed and
+ * created again with the same UUID.
+ */
+static int unbind_restore(const char *sysdev, const char *name,
+			  const char *driver, bool mtty)
+{
+	char path[320], type[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/driver", sysdev);
+	if (!access(path, F_OK))
+		return 0;
+	if (!mtty)
+		return sysfs_write(driver, "bind", name);
+	snprintf(path, sizeof(path), "%s/mdev_type", sysdev);
+	if (!realpath(path, type))
+		return -errno;
+	ret = sysfs_write(sysdev, "remove", "1");
+	return ret ? ret : sysfs_write(type, "create", name);
+}
+
+/* The VMM lets go of every VFIO file it has; the device's may stay. */
+static void unbind_vmm_close(struct _test_data_unbind *self)
+{
+	if (self->file != self->c.device)
+		close_fd(&self->file);
+	self->file = -1;
+	group_chain_close(&self->c);
+}
+
+FIXTURE_SETUP(unbind)
+{
+	const char *sysdev, *path;
+
+	self->c = (struct group_chain){ -1, -1, -1 };
+	self->file = -1;
+	self->child = -1;
+	self->sysdev[0] = '\0';
+	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	if (_metadata->exit_code)
+		return;
+	if (variant->mtty) {
+		sysdev = mdev_find();
+		if (!sysdev)
+			SKIP(return, NO_MTTY);
+		snprintf(self->name, sizeof(self->name), "%s", mdev_uuid);
+		snprintf(self->driver, sizeof(self->driver),
+			 "/sys/bus/mdev/drivers/mtty");
+	} else {
+		sysdev = TEST_SYSDEV;
+		if (access(sysdev, F_OK))
+			SKIP(return, NO_DRIVER);
+		snprintf(self->name, sizeof(self->name), KVM_VFIO_TEST_NAME);
+		snprintf(self->driver, sizeof(self->driver),
+			 "/sys/bus/platform/drivers/" KVM_VFIO_TEST_NAME);
+		ASSERT_EQ(0, set_require_kvm(false));
+	}
+	snprintf(self->sysdev, sizeof(self->sysdev), "%s", sysdev);
+	if (variant->cdev) {
+		path = sysdev_cdev_path(sysdev);
+		if (!path)
+			SKIP(return, "no VFIO cdev (CONFIG_VFIO_DEVICE_CDEV) for %s",
+			     sysdev);
+		self->file = open(path, O_RDWR);
+		ASSERT_LE(0, self->file);
+	} else {
+		path = sysdev_group_path(sysdev);
+		ASSERT_NE(NULL, path);
+		ASSERT_EQ(0, group_chain_open_dev(&self->c, path, self->name));
+		self->file = self->c.device;
+	}
+}
+
+FIXTURE_TEARDOWN(unbind)
+{
+	int ret;
+
+	unbind_vmm_close(self);
+	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	if (self->child > 0 && unbind_done(&self->child, UNBIND_DONE_MS) == 0)
+		TH_LOG("the unbind of %s still waits", self->name);
+	/* For the cases that follow. */
+	ret = self->sysdev[0] ? unbind_restore(self->sysdev, self->name,
+					       self->driver, variant->mtty) : 0;
+	if (ret)
+		TH_LOG("binding %s again: %s", self->name, strerror(-ret));
+}
+
+#define test_unbind_start()						\
+	ASSERT_LT(0, self->child = unbind_start(self->driver, self->name))
+#define test_unbind_waits()						\
+	ASSERT_EQ(0, unbind_done(&self->child, UNBIND_WAITS_MS))		\
+		TH_LOG("the unbind of %s did not wait", self->name)
+#define test_unbind_done()						\
+	ASSERT_EQ(1, unbind_done(&self->child, UNBIND_DONE_MS))		\
+		TH_LOG("the unbind of %s did not finish", self->name)
+
+/* Without kvm-vfio: the VMM's own file holds the unbind until closed. */
+TEST_F_TIMEOUT(unbind, untracked_waits_for_vmm, 90)
+{
+	test_unbind_start();
+	test_unbind_waits();
+	unbind_vmm_close(self);
+	test_unbind_done();
+}
+
+/* DEL lets go of the device's reference: then the VMM's close ends it. */
+TEST_F_TIMEOUT(unbind, tracked_del_lets_go, 90)
+{
+	ASSERT_EQ(0, file_add(self->dev_fd, self->file));
+	test_unbind_start();
+	test_unbind_waits();
+	ASSERT_EQ(0, file_del(self->dev_fd, self->file));
+	test_unbind_waits();		/* the VMM still has it */
+	unbind_vmm_close(self);
+	test_unbind_done();
+}
+
+/*
+ * Tracked and closed by the VMM (and the VM fd closed too): still held,
+ * until the kvm-vfio device's fd is closed.
+ */
+TEST_F_TIMEOUT(unbind, tracked_release_lets_go, 90)
+{
+	ASSERT_EQ(0, file_add(self->dev_fd, self->file));
+	test_unbind_start();
+	test_unbind_waits();
+	unbind_vmm_close(self);
+	test_unbind_waits();
+	close_fd(&self->vm_fd);
+	test_unbind_waits();
+	close_fd(&self->dev_fd);
+	test_unbind_done();
 }
 
 TEST_HARNESS_MAIN
