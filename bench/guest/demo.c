@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvm_vfio_demo: a narrated tour of the KVM-VFIO device with the mtty mdev.
- * Each step says what it does and what the kernel answered.
+ * kvm_vfio_demo: a narrated tour of the KVM-VFIO device with the mtty mdev,
+ * and with the test VFIO driver to show a driver seeing the VM.  Each step
+ * says what it does and what the kernel answered.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,9 @@
 #include <sys/ioctl.h>
 
 #include "kvm_vfio_util.h"
+#include "../../virt/kvm/vfio/test_driver.h"
+
+#define TEST_SYSDEV	"/sys/bus/platform/devices/" KVM_VFIO_TEST_NAME
 
 static int failures;
 
@@ -41,6 +45,68 @@ static int step(const char *what, int r, int want)
 static int sys(int r)
 {
 	return r < 0 ? -errno : r;
+}
+
+/* The VM the test driver's open_device() was given, as it names VMs. */
+static void driver_saw(int device, const char *want)
+{
+	struct kvm_vfio_test_state st = { .argsz = sizeof(st) };
+	int r = sys(ioctl(device, KVM_VFIO_TEST_GET_STATE, &st));
+	bool good = r == 0 && !strcmp(st.open_vm, want);
+
+	if (r)
+		printf("  %-58s -> %s   UNEXPECTED\n", "KVM_VFIO_TEST_GET_STATE",
+		       res(r));
+	else
+		printf("  open_device() was given VM \"%s\"; this demo's VM is \"%s\"%s\n",
+		       st.open_vm, want, good ? "" : "   UNEXPECTED");
+	failures += !good;
+}
+
+/*
+ * The point of the device: ADD before the device is opened, and the
+ * driver finds the VM's kvm in open_device().  The test VFIO driver
+ * records it; VMs are named as KVM's debugfs names them, "<pid>-<VM fd>".
+ */
+static void driver_sees_kvm(int dev, int vm)
+{
+	const char *group_path = sysdev_group_path(TEST_SYSDEV);
+	char vm_name[KVM_VFIO_TEST_VM_LEN];
+	struct group_chain c;
+	int cdev;
+
+	printf("\n4. The driver sees the kvm (the test VFIO driver)\n");
+	if (!group_path) {
+		printf("  skipped: no test VFIO device (load kvm_vfio_test_driver.ko)\n");
+		return;
+	}
+	snprintf(vm_name, sizeof(vm_name), "%d-%d", getpid(), vm);
+	step("open its group in a container",
+	     group_chain_open_dev(&c, group_path, NULL), 0);
+	step("KVM_DEV_VFIO_FILE_ADD(group)",
+	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, c.group), 0);
+	c.device = step("VFIO_GROUP_GET_DEVICE_FD: open_device() runs",
+			sys(ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD,
+				  KVM_VFIO_TEST_NAME)), 1);
+	driver_saw(c.device, vm_name);
+	step("KVM_DEV_VFIO_FILE_DEL(group)",
+	     file_op(dev, KVM_DEV_VFIO_FILE_DEL, c.group), 0);
+	group_chain_close(&c);
+
+#ifdef VFIO_DEVICE_BIND_IOMMUFD
+	cdev = step("open its device cdev",
+		    sys(open(sysdev_cdev_path(TEST_SYSDEV), O_RDWR)), 1);
+	step("KVM_DEV_VFIO_FILE_ADD(cdev)",
+	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, cdev), 0);
+	c.container = sys(open("/dev/iommu", O_RDWR));
+	step("VFIO_DEVICE_BIND_IOMMUFD: open_device() runs",
+	     cdev_bind(cdev, c.container), 0);
+	driver_saw(cdev, vm_name);
+	step("KVM_DEV_VFIO_FILE_DEL(cdev)",
+	     file_op(dev, KVM_DEV_VFIO_FILE_DEL, cdev), 0);
+	close(cdev);
+	close(c.container);
+#endif
 }
 
 int main(void)
@@ -91,7 +157,7 @@ int main(void)
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, group), 0);
 	step("KVM_DEV_VFIO_FILE_ADD(group) again",
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, group), -EEXIST);
-	device = step("VFIO_GROUP_GET_DEVICE_FD (driver sees the kvm)",
+	device = step("VFIO_GROUP_GET_DEVICE_FD: mtty's open_device() runs",
 		      sys(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, uuid)), 1);
 
 	printf("\n3. The cdev path: a device file\n");
@@ -99,7 +165,9 @@ int main(void)
 	step("KVM_DEV_VFIO_FILE_ADD(cdev)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, cdev), 0);
 
-	printf("\n4. Bad input gets a clear errno\n");
+	driver_sees_kvm(dev, vm);
+
+	printf("\n5. Bad input gets a clear errno\n");
 	efd = eventfd(0, 0);
 	close(dup2(efd, 99));
 	step("FILE_ADD of a closed fd (99)",
@@ -109,7 +177,7 @@ int main(void)
 	step("FILE_DEL of an eventfd (not tracked)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_DEL, efd), -ENOENT);
 
-	printf("\n5. Delete, close, and the group is free again\n");
+	printf("\n6. Delete, close, and the group is free again\n");
 	step("KVM_DEV_VFIO_FILE_DEL(cdev)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_DEL, cdev), 0);
 	close(device);
