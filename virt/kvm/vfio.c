@@ -94,6 +94,8 @@ struct kvm_vfio_file {
  * @noncoherent: the VM is registered for non-coherent DMA
  * @hooks:	VFIO entry points; held while @nr_files is not zero, and by
  *		the operation in progress (kvm_vfio_op_begin())
+ * @stale_from:	CONFIG_KVM_VFIO_DEBUG_COHERENCY: the file from which the next
+ *		check goes on (see kvm_vfio_stale_coherency())
  */
 struct kvm_vfio {
 	struct mutex lock;	/* protects this struct, see above */
@@ -103,6 +105,9 @@ struct kvm_vfio {
 	unsigned long nr_noncoherent_devs;
 	bool noncoherent;
 	struct kvm_vfio_hooks hooks;
+#ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+	struct file *stale_from;
+#endif
 };
 
 static void kvm_vfio_hooks_put(struct kvm_vfio_hooks *h)
@@ -264,22 +269,56 @@ static struct kvm_vfio_file *kvm_vfio_find(struct kvm_vfio *kv,
 }
 
 #ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+#define KVM_VFIO_STALE_BATCH	16
+
+/* The first tracked file at or after @key in the tree's order, or NULL. */
+static struct rb_node *kvm_vfio_lower_bound(struct kvm_vfio *kv,
+					    struct file *key)
+{
+	struct rb_node *n = kv->files.rb_node, *found = NULL;
+
+	while (n) {
+		if (rb_entry(n, struct kvm_vfio_file, node)->file >= key) {
+			found = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return found;
+}
+
 /*
- * Ask VFIO again about every tracked device file; return how many answers
- * differ from the one cached at ADD.
+ * Ask VFIO again about up to KVM_VFIO_STALE_BATCH tracked device files,
+ * going round the tree from where the last call stopped: each one is asked
+ * again within nr_files / KVM_VFIO_STALE_BATCH operations, at a bounded
+ * cost per operation.  Returns how many answers differ from the one
+ * cached at ADD.
  */
 static unsigned long kvm_vfio_stale_coherency(struct kvm_vfio *kv)
 {
-	struct kvm_vfio_file *kvf, *next;
-	unsigned long stale = 0;
+	unsigned long stale = 0, asked = 0, seen;
+	struct rb_node *n;
 
 	KUNIT_STATIC_STUB_REDIRECT(kvm_vfio_stale_coherency, kv);
 	lockdep_assert_held(&kv->lock);
 
-	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
-		if (!kvf->is_group &&
-		    kvf->noncoherent == kv->hooks.enforced_coherent(kvf->file))
+	n = kvm_vfio_lower_bound(kv, kv->stale_from);
+	for (seen = 0; seen < kv->nr_files && asked < KVM_VFIO_STALE_BATCH;
+	     seen++, n = rb_next(n)) {
+		struct kvm_vfio_file *kvf;
+
+		if (!n)
+			n = rb_first(&kv->files);
+		kvf = rb_entry(n, struct kvm_vfio_file, node);
+		if (kvf->is_group)
+			continue;
+		asked++;
+		if (kvf->noncoherent == kv->hooks.enforced_coherent(kvf->file))
 			stale++;
+	}
+	kv->stale_from = n ? rb_entry(n, struct kvm_vfio_file, node)->file :
+			     NULL;
 	return stale;
 }
 #else

@@ -707,6 +707,37 @@ static void kvm_vfio_test_debug_coherency(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kt_del(t, c), 0);
 	KUNIT_EXPECT_EQ(test, kt_add(t, c), 0);
 }
+
+/* With many files, the check goes round them a batch at a time. */
+static void kvm_vfio_test_debug_coherency_batches(struct kunit *test)
+{
+	struct kvm_vfio_test *t = test->priv;
+	struct kvm_vfio_fake *flipped = NULL;
+	unsigned long stale = 0;
+	int i, calls = 3;
+
+	/* Three batches' worth: one round of the tree is three calls. */
+	for (i = 0; i < 3 * KVM_VFIO_STALE_BATCH; i++) {
+		struct file *f = kt_dev_file(test, false);
+
+		KUNIT_ASSERT_EQ(test, kt_add(t, f), 0);
+		if (i == 29)
+			flipped = f->private_data;
+	}
+	kunit_deactivate_static_stub(test, kvm_vfio_stale_coherency);
+	mutex_lock(&kt_kv(t)->lock);
+	flipped->noncoherent = true;
+	/* Found exactly once in one round of the tree ... */
+	for (i = 0; i < calls; i++)
+		stale += kvm_vfio_stale_coherency(kt_kv(t));
+	KUNIT_EXPECT_EQ(test, stale, 1);
+	/* ... and again in the next round. */
+	for (i = 0; i < calls; i++)
+		stale += kvm_vfio_stale_coherency(kt_kv(t));
+	KUNIT_EXPECT_EQ(test, stale, 2);
+	flipped->noncoherent = false;
+	mutex_unlock(&kt_kv(t)->lock);
+}
 #endif
 
 /*
@@ -1172,6 +1203,7 @@ static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_coherency_group_front),
 #ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
 	KUNIT_CASE(kvm_vfio_test_debug_coherency),
+	KUNIT_CASE(kvm_vfio_test_debug_coherency_batches),
 #endif
 	KUNIT_CASE(kvm_vfio_test_hooks_held),
 	KUNIT_CASE(kvm_vfio_test_assignment_balance),

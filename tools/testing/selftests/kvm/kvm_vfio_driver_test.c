@@ -346,7 +346,7 @@ FIXTURE(unbind) {
 	int kvm_fd, vm_fd, dev_fd;
 	struct group_chain c;	/* group path: group, container, device */
 	int file;		/* the device file: c.device or a cdev */
-	char sysdev[300], name[64], driver[300];
+	char sysdev[300], name[sizeof(mdev_uuid)], driver[300];
 	pid_t child;
 };
 
@@ -505,12 +505,14 @@ FIXTURE_TEARDOWN(unbind)
 
 #define test_unbind_start()						\
 	ASSERT_LT(0, self->child = unbind_start(self->driver, self->name))
-#define test_unbind_waits()						\
-	ASSERT_EQ(0, unbind_done(&self->child, UNBIND_WAITS_MS))		\
-		TH_LOG("the unbind of %s did not wait", self->name)
-#define test_unbind_done()						\
-	ASSERT_EQ(1, unbind_done(&self->child, UNBIND_DONE_MS))		\
-		TH_LOG("the unbind of %s did not finish", self->name)
+#define test_unbind_waits() do {					\
+		ASSERT_EQ(0, unbind_done(&self->child, UNBIND_WAITS_MS))	\
+			TH_LOG("the unbind of %s did not wait", self->name); \
+	} while (0)
+#define test_unbind_done() do {						\
+		ASSERT_EQ(1, unbind_done(&self->child, UNBIND_DONE_MS))	\
+			TH_LOG("the unbind of %s did not finish", self->name); \
+	} while (0)
 
 /* Without kvm-vfio: the VMM's own file holds the unbind until closed. */
 TEST_F_TIMEOUT(unbind, untracked_waits_for_vmm, 90)
