@@ -269,7 +269,7 @@ static struct kvm_vfio_file *kvm_vfio_find(struct kvm_vfio *kv,
 }
 
 #ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
-#define KVM_VFIO_STALE_BATCH	16
+#define KVM_VFIO_STALE_BATCH	4
 
 /* The first tracked file at or after @key in the tree's order, or NULL. */
 static struct rb_node *kvm_vfio_lower_bound(struct kvm_vfio *kv,

@@ -721,7 +721,7 @@ static void kvm_vfio_test_debug_coherency_batches(struct kunit *test)
 		struct file *f = kt_dev_file(test, false);
 
 		KUNIT_ASSERT_EQ(test, kt_add(t, f), 0);
-		if (i == 29)
+		if (i == 2 * KVM_VFIO_STALE_BATCH + 1)
 			flipped = f->private_data;
 	}
 	kunit_deactivate_static_stub(test, kvm_vfio_stale_coherency);
