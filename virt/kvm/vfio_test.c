@@ -285,11 +285,13 @@ static void kt_release(struct kvm_vfio_test *t)
 	t->dev = NULL;
 }
 
-/* Only CONFIG_KVM_VFIO_DEBUG_COHERENCY's own case asks VFIO again. */
+#ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
+/* Only the debug check's own cases ask VFIO again. */
 static unsigned long fake_stale_coherency(struct kvm_vfio *kv)
 {
 	return 0;
 }
+#endif
 
 static int kvm_vfio_test_init(struct kunit *test)
 {
