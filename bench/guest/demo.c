@@ -73,7 +73,7 @@ static void driver_sees_kvm(int dev, int vm)
 	const char *group_path = sysdev_group_path(TEST_SYSDEV);
 	char vm_name[KVM_VFIO_TEST_VM_LEN];
 	struct group_chain c;
-	int cdev;
+	int cdev, iommufd;
 
 	printf("\n4. The driver sees the kvm (the test VFIO driver)\n");
 	if (!group_path) {
@@ -98,14 +98,14 @@ static void driver_sees_kvm(int dev, int vm)
 		    sys(open(sysdev_cdev_path(TEST_SYSDEV), O_RDWR)), 1);
 	step("KVM_DEV_VFIO_FILE_ADD(cdev)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, cdev), 0);
-	c.container = sys(open("/dev/iommu", O_RDWR));
+	iommufd = sys(open("/dev/iommu", O_RDWR));
 	step("VFIO_DEVICE_BIND_IOMMUFD: open_device() runs",
-	     cdev_bind(cdev, c.container), 0);
+	     cdev_bind(cdev, iommufd), 0);
 	driver_saw(cdev, vm_name);
 	step("KVM_DEV_VFIO_FILE_DEL(cdev)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_DEL, cdev), 0);
 	close(cdev);
-	close(c.container);
+	close(iommufd);
 #endif
 }
 

@@ -32,7 +32,7 @@
 #include "../../../../virt/kvm/vfio/test_driver.h"
 
 #define TEST_SYSDEV	"/sys/bus/platform/devices/" KVM_VFIO_TEST_NAME
-#define REQUIRE_KVM	"/sys/module/kvm_vfio_test_driver/parameters/require_kvm"
+#define REQUIRE_KVM_DIR	"/sys/module/kvm_vfio_test_driver/parameters"
 #define NO_DRIVER	"no test VFIO device: load kvm_vfio_test_driver.ko " \
 			"(CONFIG_KVM_VFIO_TEST_DRIVER)"
 
@@ -65,17 +65,25 @@ static void vm_close(struct vm *vm)
 	vm->vm_fd = -1;
 }
 
-static int set_require_kvm(bool on)
+/* Write @val to @dir/@file (sysfs): 0 or -errno. */
+static int sysfs_write(const char *dir, const char *file, const char *val)
 {
-	int fd = open(REQUIRE_KVM, O_WRONLY);
-	int ret = 0;
+	char path[400];
+	int fd, ret = 0;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, on ? "Y" : "N", 1) != 1)
+	if (write(fd, val, strlen(val)) < 0)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+static int set_require_kvm(bool on)
+{
+	return sysfs_write(REQUIRE_KVM_DIR, "require_kvm", on ? "Y" : "N");
 }
 
 /* The VFIO side of a case. */
@@ -363,7 +371,6 @@ FIXTURE_VARIANT_ADD(unbind, driver_cdev) { .mtty = false, .cdev = true };
 /* Write the device's name to its driver's unbind file, in a child. */
 static pid_t unbind_start(const char *driver, const char *name)
 {
-	char path[320];
 	pid_t pid = fork();
 	int fd;
 
@@ -372,10 +379,7 @@ static pid_t unbind_start(const char *driver, const char *name)
 	/* Inherited VFIO files would hold the device the unbind waits for. */
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
-	snprintf(path, sizeof(path), "%s/unbind", driver);
-	fd = open(path, O_WRONLY);
-	_exit(fd >= 0 && write(fd, name, strlen(name)) == (ssize_t)strlen(name) ?
-	      0 : 1);
+	_exit(sysfs_write(driver, "unbind", name) ? 1 : 0);
 }
 
 /*
@@ -396,21 +400,6 @@ static int unbind_done(pid_t *pid, int ms)
 		usleep(10000);
 		ms -= 10;
 	}
-}
-
-static int sysfs_write(const char *dir, const char *file, const char *val)
-{
-	char path[400];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
 }
 
 /*

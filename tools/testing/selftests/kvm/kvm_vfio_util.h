@@ -374,6 +374,24 @@ static inline int lockdep_inner(const char *outer, const char *const *inner,
 	return 0;
 }
 
+/*
+ * Fails the case if lockdep saw a class of @inner (NULL-terminated) taken
+ * directly under @outer; SKIPs without /proc/lockdep.
+ */
+static inline void expect_lockdep_not_under(struct __test_metadata *_metadata,
+					    const char *outer,
+					    const char *const *inner)
+{
+	char found[256];
+	int ret = lockdep_inner(outer, inner, found, sizeof(found));
+
+	if (ret)
+		SKIP(return, "no /proc/lockdep (CONFIG_PROVE_LOCKING): %s",
+		     strerror(-ret));
+	ASSERT_STREQ("", found) TH_LOG("lockdep saw %s taken under %s",
+				       found, outer);
+}
+
 static inline void close_fd(int *fd)
 {
 	if (*fd >= 0)
