@@ -61,7 +61,7 @@ kernel: deps
 
 # The module: the same virt/kvm/vfio.c, Kbuild in this folder.
 module:
-	@test -f "$(KDIR)/Makefile" || { echo "ERROR: no kernel build at KDIR=$(KDIR); give KDIR=<kernel build dir> (it needs patches/<line>/0003-0004 and CONFIG_KVM_VFIO_EXTERNAL=y)" >&2; exit 2; }
+	@test -f "$(KDIR)/Makefile" || { echo "ERROR: no kernel build at KDIR=$(KDIR); give KDIR=<kernel build dir> (it needs patches/<line>/0003-0006 and CONFIG_KVM_VFIO_EXTERNAL=y)" >&2; exit 2; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 module-install: module

@@ -11,6 +11,7 @@ PKGS=(
 	ccache sparse python3 python3-docutils perl
 	qemu-system-x86 busybox-static gnuplot-nox
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross qemu-system-ppc
+	dkms
 	linux-source-6.12
 )
 

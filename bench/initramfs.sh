@@ -155,8 +155,17 @@ if [ -d "$OUT/extra" ]; then
 	cp "$OUT"/extra/*.ko "$stage/lib/modules/$krel/extra/"
 	depmod -b "$stage" "$krel"
 fi
-# kvm-vfio.ko stays outside the depmod tree: the tests load it by path.
-[ ! -f "$OUT/kvm-vfio.ko" ] || cp "$OUT/kvm-vfio.ko" "$stage/lib/modules/"
+# The module kernel: kvm-vfio.ko as DKMS installed it (kernel.sh), where
+# modprobe finds it by its alias, and its srcversion, which the guest
+# checks against the module it loaded.
+if [ "$V_EXTRA" = module ]; then
+	ko="$KVM_VFIO_CACHE/dkms/$KLINE-$variant/install/$krel/updates/dkms/kvm-vfio.ko"
+	[ -f "$ko" ] || die "$variant: no DKMS-installed $ko; run bench/kernel.sh build $variant"
+	mkdir -p "$stage/lib/modules/$krel/updates/dkms"
+	cp "$ko" "$stage/lib/modules/$krel/updates/dkms/"
+	modinfo -F srcversion "$ko" >"$stage/lib/modules/kvm-vfio.srcversion"
+	depmod -b "$stage" "$krel"
+fi
 if [ -n "${RUN_PROG:-}" ]; then
 	[ -f "$RUN_PROG" ] || die "RUN_PROG=$RUN_PROG: no such file"
 	mkdir -p "$stage/tests/run-guest"

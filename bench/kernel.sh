@@ -280,7 +280,7 @@ build() {
 		die "$variant: kernel build failed; see $log"
 	fi
 	case "$V_EXTRA" in
-	module) build_module "$out" ;;
+	module) build_module "$out" "$variant" ;;
 	testdrv) build_test_driver "$out" ;;
 	esac
 	ncc=$(grep -cE '^  CC( |\s*\[M\])' "$log" || true)
@@ -293,22 +293,63 @@ build() {
 	step "$variant: built in $((SECONDS - t0)) s ($note): $out/$KIMAGE"
 }
 
-# kvm-vfio.ko for the module kernel, with the project's own Kbuild, from a
-# copy of the sources (kbuild writes objects beside them).
+# The files of kvm-vfio.ko's source package: what dkms.conf builds.
+MODULE_FILES="Kbuild dkms.conf virt/kvm/vfio.c virt/kvm/vfio.h
+	virt/kvm/vfio_compat.h virt/kvm/vfio_test.c virt/kvm/vfio_module.c
+	include/uapi/linux/kvm_vfio.h include/trace/events/kvm_vfio.h"
+
+# kvm-vfio.ko for the module kernel, built and installed by DKMS as
+# README's DKMS steps do, with DKMS's trees in the cache (not /var/lib/dkms,
+# /usr/src or /lib/modules) and no depmod (initramfs.sh runs it on the
+# guest's image).  The guest loads the module from the install tree,
+# INSTALL/<kernel release>/updates/dkms/, so what it runs is DKMS's.
 build_module() {
-	local out=$1 msrc="$KVM_VFIO_CACHE/module-src/$KLINE" f log
-	log="$BENCH_LOGDIR/module-$KLINE.log"
-	mkdir -p "$msrc"
-	for f in Kbuild virt/kvm/vfio.c virt/kvm/vfio.h virt/kvm/vfio_compat.h \
-		virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
-		include/uapi/linux/kvm_vfio.h include/trace/events/kvm_vfio.h; do
-		mkdir -p "$msrc/$(dirname "$f")"
-		cmp -s "$SRC_DIR/$f" "$msrc/$f" || cp "$SRC_DIR/$f" "$msrc/$f"
+	local out=$1 d="$KVM_VFIO_CACHE/dkms/$KLINE-$2" ver krel pkg f log stamp
+	local opts cross=()
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$SRC_DIR/dkms.conf")
+	grep -q "^MODULE_VERSION(\"$ver\");" "$SRC_DIR/virt/kvm/vfio_module.c" ||
+		die "module: dkms.conf's PACKAGE_VERSION ($ver) is not vfio_module.c's MODULE_VERSION; make them equal"
+	krel=$(cat "$out/include/config/kernel.release")
+	pkg="$d/src/kvm-vfio-$ver"
+	log="$BENCH_LOGDIR/module-$KLINE-$2.log"
+	# Cross builds: Kbuild takes ARCH and CROSS_COMPILE from the
+	# environment DKMS passes on.
+	for f in "${KMAKE[@]}"; do
+		case "$f" in ARCH=* | CROSS_COMPILE=*) cross+=("$f") ;; esac
 	done
-	step "module: building kvm-vfio.ko out of tree (log: $log)"
-	make -C "$out" M="$msrc" CC="ccache gcc" modules >"$log" 2>&1 ||
-		die "module: building kvm-vfio.ko failed; see $log"
-	cp "$msrc/kvm-vfio.ko" "$out/kvm-vfio.ko"
+	opts=(--dkmstree "$d/tree" --sourcetree "$d/src" --installtree "$d/install")
+	command -v dkms >/dev/null || die "module: no dkms; run bench/deps.sh as root"
+	mkdir -p "$pkg" "$d/tree" "$d/install/$krel"
+	for f in $MODULE_FILES; do
+		mkdir -p "$pkg/$(dirname "$f")"
+		cmp -s "$SRC_DIR/$f" "$pkg/$f" || cp "$SRC_DIR/$f" "$pkg/$f"
+	done
+	# Built again when the sources or the kernel's exports changed.
+	stamp=$(cat "$pkg"/Kbuild "$pkg"/dkms.conf "$pkg"/virt/kvm/* \
+		"$pkg"/include/*/*/*.h "$out/Module.symvers" | sha1sum)
+	if [ -f "$d/install/$krel/updates/dkms/kvm-vfio.ko" ] &&
+		[ "$(cat "$d/stamp-$krel" 2>/dev/null)" = "$stamp" ]; then
+		step "module: kvm-vfio/$ver for $krel is installed by DKMS, sources unchanged"
+		return 0
+	fi
+	step "module: dkms add, build and install kvm-vfio/$ver for $krel (log: $log)"
+	{
+		dkms status "${opts[@]}" "kvm-vfio/$ver" | grep -q . ||
+			dkms add "${opts[@]}" "kvm-vfio/$ver"
+		env "${cross[@]}" dkms build "${opts[@]}" --force \
+			"kvm-vfio/$ver" -k "$krel" --kernelsourcedir "$out" &&
+		env "${cross[@]}" dkms install "${opts[@]}" --force \
+			--no-depmod "kvm-vfio/$ver" -k "$krel" \
+			--kernelsourcedir "$out" &&
+		dkms status "${opts[@]}" "kvm-vfio/$ver" -k "$krel"
+	} >"$log" 2>&1 || {
+		cat "$d/tree/kvm-vfio/$ver/build/make.log" >>"$log" 2>/dev/null
+		die "module: DKMS could not build or install kvm-vfio; see $log"
+	}
+	[ -f "$d/install/$krel/updates/dkms/kvm-vfio.ko" ] ||
+		die "module: DKMS installed no $d/install/$krel/updates/dkms/kvm-vfio.ko; see $log"
+	echo "$stamp" >"$d/stamp-$krel"
+	step "module: $(tail -1 "$log")"
 }
 
 # The test VFIO driver for a kernel without our overlay (stock): built out

@@ -2,15 +2,21 @@
 /*
  * kvm_vfio_module_test: kvm-vfio.ko in a kernel that leaves the built-in
  * KVM-VFIO device out (CONFIG_KVM_VFIO_EXTERNAL) and builds VFIO as
- * modules.  Two phases, chosen with the harness's fixture filter:
+ * modules.  The module is installed where modprobe finds it
+ * ($KVM_VFIO_KO, by default the DKMS path), so KVM_CREATE_DEVICE loads it
+ * through its alias.  Two phases, chosen with the harness's fixture
+ * filter:
  *
  *   -f early   before vfio.ko is loaded
  *   -f loaded  with vfio.ko and the mtty mdev present
  *
- * Each case leaves kvm-vfio.ko unloaded.
+ * Each case leaves kvm-vfio.ko unloaded and installed.  The race cases
+ * print "# kvm-vfio-figures: module-race ..." lines with their outcomes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +28,19 @@
 #include "kselftest_harness.h"
 #include "kvm_vfio_util.h"
 
-#define MODULE_PATH	"/lib/modules/kvm-vfio.ko"
 #define MODULE_NAME	"kvm_vfio"
+
+/* Where the module is installed: what modprobe loads for the alias. */
+static const char *module_path(void)
+{
+	const char *p = getenv("KVM_VFIO_KO");
+
+	return p && *p ? p : "/lib/modules/kvm-vfio.ko";
+}
 
 static int module_load(void)
 {
-	int fd = open(MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
@@ -66,6 +79,34 @@ static bool vfio_loaded(void)
 	return !access("/sys/module/vfio", F_OK);
 }
 
+/*
+ * Uninstall the module (move it aside, so modprobe cannot find it), or
+ * install it again.  The guest's root is in memory: nothing is lost.
+ */
+static int module_hide(bool hide)
+{
+	char aside[256];
+
+	snprintf(aside, sizeof(aside), "%s.aside", module_path());
+	if (hide)
+		return rename(module_path(), aside) ? -errno : 0;
+	return rename(aside, module_path()) ? -errno : 0;
+}
+
+/* Unload, retrying while another thread still holds a device. */
+static int module_unload_wait(void)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < 1000 && module_loaded(); i++) {
+		ret = module_unload();
+		if (!ret || ret == -ENOENT)
+			return 0;
+		usleep(1000);
+	}
+	return module_loaded() ? ret : 0;
+}
+
 FIXTURE(early) {
 	int kvm_fd, vm_fd;
 };
@@ -74,8 +115,8 @@ FIXTURE(early) {
 static void vm_open(struct __test_metadata *_metadata, int *kvm_fd,
 		    int *vm_fd)
 {
-	if (access(MODULE_PATH, F_OK))
-		SKIP(return, "no %s: not the module-mode kernel", MODULE_PATH);
+	if (access(module_path(), F_OK))
+		SKIP(return, "no %s: not the module-mode kernel", module_path());
 	ASSERT_FALSE(module_loaded());
 	*kvm_fd = open("/dev/kvm", O_RDWR);
 	ASSERT_LE(0, *kvm_fd);
@@ -83,11 +124,14 @@ static void vm_open(struct __test_metadata *_metadata, int *kvm_fd,
 	ASSERT_LE(0, *vm_fd);
 }
 
-/* Teardown of both phases: leave the module unloaded for the next case. */
+/*
+ * Teardown of both phases: leave the module installed and unloaded for
+ * the next case.
+ */
 static void unload_if_loaded(void)
 {
-	if (module_loaded())
-		module_unload();
+	module_hide(false);
+	module_unload_wait();
 }
 
 FIXTURE_SETUP(early)
@@ -103,18 +147,83 @@ FIXTURE_TEARDOWN(early)
 	unload_if_loaded();
 }
 
-/* Without the module there is no KVM_DEV_TYPE_VFIO: ENODEV. */
-TEST_F(early, enodev_without_module)
+/* The first KVM_CREATE_DEVICE loads the module by its alias. */
+TEST_F(early, autoload_on_create)
 {
 	int dev;
 
+	dev = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, dev) TH_LOG("KVM did not load %s", module_path());
+	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(1, module_refcnt());
+	close(dev);
+	ASSERT_EQ(0, module_refcnt());
+	ASSERT_EQ(0, module_unload());
+	/* And again, after an unload. */
+	dev = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, dev);
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+}
+
+/*
+ * The module KVM loads is the one DKMS built and installed: the image
+ * names its srcversion ($KVM_VFIO_KO_SRCVERSION, from the host's modinfo).
+ */
+TEST_F(early, loads_the_dkms_module)
+{
+	const char *want = getenv("KVM_VFIO_KO_SRCVERSION");
+	char got[64] = "";
+	FILE *f;
+	int dev;
+
+	if (!want || !*want)
+		SKIP(return, "no $KVM_VFIO_KO_SRCVERSION: the image names no DKMS module");
+	ASSERT_NE(NULL, strstr(module_path(), "/updates/dkms/"))
+		TH_LOG("%s is not where DKMS installs", module_path());
+	dev = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, dev);
+	f = fopen("/sys/module/" MODULE_NAME "/srcversion", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%63s", got));
+	fclose(f);
+	printf("# kvm-vfio-figures: dkms-module %s srcversion %s\n",
+	       module_path(), got);
+	ASSERT_STREQ(want, got);
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+}
+
+/* KVM_CREATE_DEVICE_TEST loads it too, and keeps no reference. */
+TEST_F(early, autoload_on_create_test)
+{
+	ASSERT_EQ(0, create_vfio_dev(self->vm_fd, KVM_CREATE_DEVICE_TEST));
+	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(0, module_refcnt());
+	ASSERT_EQ(0, module_unload());
+}
+
+/* ENODEV remains only when the module is not installed. */
+TEST_F(early, enodev_when_not_installed)
+{
+	int dev;
+
+	ASSERT_EQ(0, module_hide(true));
 	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd,
+					   KVM_CREATE_DEVICE_TEST));
+	ASSERT_FALSE(module_loaded());
+	ASSERT_EQ(0, module_hide(false));
+	dev = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, dev);
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+	/* Loaded by hand, without the alias, it serves as well. */
 	ASSERT_EQ(0, module_load());
 	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
 	close(dev);
 	ASSERT_EQ(0, module_unload());
-	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
 }
 
 /* F3: the module loads without vfio.ko; ADD is then EINVAL. */
@@ -122,10 +231,10 @@ TEST_F(early, loads_without_vfio)
 {
 	int dev, efd = eventfd(0, 0);
 
-	ASSERT_EQ(0, module_load());
-	ASSERT_FALSE(vfio_loaded());
 	dev = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, dev);
+	ASSERT_TRUE(module_loaded());
+	ASSERT_FALSE(vfio_loaded());
 	ASSERT_EQ(-EINVAL, file_op(dev, KVM_DEV_VFIO_FILE_ADD, efd));
 	ASSERT_EQ(-ENOENT, file_op(dev, KVM_DEV_VFIO_FILE_DEL, efd));
 	ASSERT_EQ(-EBADF, file_op(dev, KVM_DEV_VFIO_FILE_ADD, -1));
@@ -240,13 +349,177 @@ TEST_F(loaded, one_reference_per_device)
 	ASSERT_EQ(0, module_unload());
 }
 
-/* 100 cycles: load, VM and device, ADD/DEL a real file, close, unload. */
-TEST_F_TIMEOUT(loaded, load_unload_cycles, 300)
+/* A count from the environment (the guest's kernel command line). */
+static int env_count(const char *name, int dflt)
 {
-	int i, vm, dev, g;
+	const char *v = getenv(name);
 
-	for (i = 0; i < 100; i++) {
-		ASSERT_EQ(0, module_load()) TH_LOG("cycle %d", i);
+	return v && atoi(v) > 0 ? atoi(v) : dflt;
+}
+
+struct rmmod_loop {
+	atomic_bool stop;
+	atomic_int unloads;
+};
+
+static void *rmmod_loop(void *arg)
+{
+	struct rmmod_loop *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		if (!module_unload())
+			atomic_fetch_add(&r->unloads, 1);
+		usleep(200);
+	}
+	return NULL;
+}
+
+/*
+ * KVM_CREATE_DEVICE against rmmod in a loop: each create either succeeds,
+ * with the module pinned until its fd closes, or fails with ENODEV (the
+ * module was going away).  Leaks are kmemleak's to find.
+ */
+TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
+{
+	int i, n = env_count("KVM_VFIO_MODULE_RACES", 300);
+	int ok = 0, enodev = 0, other = 0, dev, g;
+	struct rmmod_loop r = { .unloads = 0 };
+	pthread_t t;
+
+	g = open(self->group, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_EQ(0, pthread_create(&t, NULL, rmmod_loop, &r));
+	for (i = 0; i < n; i++) {
+		dev = create_vfio_dev(self->vm_fd, 0);
+		if (dev == -ENODEV) {
+			enodev++;
+			continue;
+		}
+		if (dev < 0) {
+			other++;
+			TH_LOG("create %d: %s", i, strerror(-dev));
+			continue;
+		}
+		ok++;
+		/* The rmmod loop cannot take it away now. */
+		EXPECT_TRUE(module_loaded());
+		EXPECT_LE(1, module_refcnt());
+		EXPECT_EQ(0, file_add(dev, g));
+		EXPECT_EQ(-EWOULDBLOCK, module_unload());
+		EXPECT_EQ(0, file_del(dev, g));
+		close(dev);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	close(g);
+	printf("# kvm-vfio-figures: module-race create-vs-rmmod iterations %d ok %d enodev %d other %d unloads %d\n",
+	       n, ok, enodev, other, atomic_load(&r.unloads));
+	ASSERT_EQ(0, other);
+	ASSERT_LT(0, ok);
+	ASSERT_LT(0, atomic_load(&r.unloads)) TH_LOG("rmmod never won");
+	ASSERT_EQ(0, module_unload_wait());
+	/* Nothing kept a reference: the group opens again. */
+	g = open(self->group, O_RDWR);
+	ASSERT_LE(0, g);
+	close(g);
+}
+
+struct racer {
+	pthread_barrier_t *start;
+	int vm_fd;
+	int ret;
+};
+
+static void *create_after_barrier(void *arg)
+{
+	struct racer *c = arg;
+
+	pthread_barrier_wait(c->start);
+	c->ret = create_vfio_dev(c->vm_fd, 0);
+	return NULL;
+}
+
+/*
+ * Two VMs create their device at once while the module is not loaded:
+ * one create's autoload races the other's.  Both must succeed.
+ */
+TEST_F_TIMEOUT(loaded, autoload_races_create, 600)
+{
+	int i, k, n = env_count("KVM_VFIO_MODULE_RACES", 300) / 6;
+	int ok = 0, enodev = 0, other = 0;
+	struct racer c[2];
+	pthread_barrier_t start;
+	pthread_t t[2];
+
+	c[0].vm_fd = self->vm_fd;
+	c[1].vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, c[1].vm_fd);
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, 2));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, module_unload_wait());
+		ASSERT_FALSE(module_loaded());
+		for (k = 0; k < 2; k++) {
+			c[k].start = &start;
+			ASSERT_EQ(0, pthread_create(&t[k], NULL,
+						    create_after_barrier, &c[k]));
+		}
+		for (k = 0; k < 2; k++) {
+			pthread_join(t[k], NULL);
+			if (c[k].ret >= 0) {
+				ok++;
+				close(c[k].ret);
+			} else if (c[k].ret == -ENODEV) {
+				enodev++;
+			} else {
+				other++;
+			}
+			if (c[k].ret < 0)
+				TH_LOG("round %d, VM %d: %s", i, k,
+				       strerror(-c[k].ret));
+		}
+	}
+	pthread_barrier_destroy(&start);
+	close(c[1].vm_fd);
+	printf("# kvm-vfio-figures: module-race autoload-vs-create rounds %d ok %d enodev %d other %d\n",
+	       n, ok, enodev, other);
+	ASSERT_EQ(2 * n, ok);
+	ASSERT_EQ(0, module_unload_wait());
+}
+
+/* VMs without a kvm-vfio device do not pin the module. */
+TEST_F(loaded, unload_with_vms_without_device)
+{
+	int vm[3], i, dev;
+
+	for (i = 0; i < 3; i++) {
+		vm[i] = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+		ASSERT_LE(0, vm[i]);
+	}
+	ASSERT_EQ(0, create_vfio_dev(vm[0], KVM_CREATE_DEVICE_TEST));
+	ASSERT_TRUE(module_loaded());
+	ASSERT_EQ(0, module_refcnt());
+	ASSERT_EQ(0, module_unload());
+	ASSERT_FALSE(module_loaded());
+	/* Those VMs get their device later: loaded again. */
+	dev = create_vfio_dev(vm[1], 0);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(1, module_refcnt());
+	for (i = 0; i < 3; i++)
+		close(vm[i]);
+	ASSERT_EQ(-EWOULDBLOCK, module_unload());
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+}
+
+/*
+ * Cycles of load (by KVM, through the alias), VM and device, ADD/DEL a
+ * real file, close, unload: $KVM_VFIO_MODULE_CYCLES, 1000 by default.
+ */
+TEST_F_TIMEOUT(loaded, load_unload_cycles, 1200)
+{
+	int i, vm, dev, g, n = env_count("KVM_VFIO_MODULE_CYCLES", 1000);
+
+	for (i = 0; i < n; i++) {
 		vm = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 		ASSERT_LE(0, vm);
 		dev = create_vfio_dev(vm, 0);
@@ -261,6 +534,8 @@ TEST_F_TIMEOUT(loaded, load_unload_cycles, 300)
 		close(vm);
 		ASSERT_EQ(0, module_unload()) TH_LOG("cycle %d", i);
 	}
+	printf("# kvm-vfio-figures: module-cycles %d\n", n);
+	ASSERT_EQ(0, module_hide(true));
 	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
 }
 

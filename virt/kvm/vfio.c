@@ -693,9 +693,13 @@ static void kvm_vfio_release(struct kvm_device *dev)
 
 static int kvm_vfio_create(struct kvm_device *dev, u32 type);
 
-/* Not const: the owner is filled in at registration where KVM has one. */
-static struct kvm_device_ops kvm_vfio_ops = {
+/*
+ * THIS_MODULE is kvm-vfio.ko in module mode (KVM pins it while a device
+ * exists) and KVM itself, or NULL, when the device is built in.
+ */
+static const struct kvm_device_ops kvm_vfio_ops = {
 	.name = "kvm-vfio",
+	.owner = THIS_MODULE,
 	.create = kvm_vfio_create,
 	.release = kvm_vfio_release,
 	.set_attr = kvm_vfio_set_attr,
@@ -732,7 +736,6 @@ static int kvm_vfio_create(struct kvm_device *dev, u32 type)
  */
 int kvm_vfio_ops_init(void)
 {
-	kvm_vfio_compat_set_owner(&kvm_vfio_ops, THIS_MODULE);
 	return kvm_register_device_ops(&kvm_vfio_ops, KVM_DEV_TYPE_VFIO);
 }
 

@@ -8,7 +8,6 @@
  * 6.17+: those calls were dropped from the device (7.3 has none); the
  *        hooks below do nothing there and the device does not call them
  *        (KVM_VFIO_HAS_ASSIGNMENT_HOOKS is 0).
- * Module enablers (ours): struct kvm_device_ops has an owner.
  */
 #ifndef __KVM_VFIO_COMPAT_H
 #define __KVM_VFIO_COMPAT_H
@@ -37,24 +36,6 @@ static inline void kvm_vfio_compat_start_assignment(struct kvm *kvm)
 }
 
 static inline void kvm_vfio_compat_end_assignment(struct kvm *kvm)
-{
-}
-#endif
-
-/*
- * Kernels with the module enabler patches (patches/6.12/0003, 0004) give
- * struct kvm_device_ops an owner and have the KVM_VFIO_BUILTIN/EXTERNAL
- * choice; KVM then pins kvm-vfio.ko while a device exists.
- */
-#if defined(CONFIG_KVM_VFIO_BUILTIN) || defined(CONFIG_KVM_VFIO_EXTERNAL)
-static inline void kvm_vfio_compat_set_owner(struct kvm_device_ops *ops,
-					     struct module *owner)
-{
-	ops->owner = owner;
-}
-#else
-static inline void kvm_vfio_compat_set_owner(struct kvm_device_ops *ops,
-					     struct module *owner)
 {
 }
 #endif

@@ -23,6 +23,12 @@
 # Output is KTAP; each run's QEMU output and trace are printed as
 # diagnostics.
 #
+# On a kernel whose KVM-VFIO device is a module, KVM_VFIO_AUTOLOAD=<module>
+# runs each QEMU with the module unloaded: QEMU's KVM_CREATE_DEVICE must
+# load it (case *_autoloaded).  The module's trace events do not exist
+# before it loads, so the ADD and release cases read kprobes on its
+# functions instead (kprobe events on a module wait for it to load).
+#
 # Needs: $MTTY_UUID (the mdev), tracefs with kprobe events, /dev/kvm.
 
 T=/sys/kernel/tracing
@@ -43,13 +49,15 @@ check() {
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
+AUTOLOAD=${KVM_VFIO_AUTOLOAD:-}
 echo "TAP version 13"
-echo "1..8"
+echo "1..$([ -n "$AUTOLOAD" ] && echo 10 || echo 8)"
 
 skip_all() {
-	for c in legacy_qemu_exits_cleanly legacy_add_before_open \
-		legacy_release_event legacy_group_reopens \
-		iommufd_qemu_exits_cleanly iommufd_add_before_open \
+	for c in legacy_qemu_exits_cleanly ${AUTOLOAD:+legacy_autoloaded} \
+		legacy_add_before_open legacy_release_event \
+		legacy_group_reopens iommufd_qemu_exits_cleanly \
+		${AUTOLOAD:+iommufd_autoloaded} iommufd_add_before_open \
 		iommufd_release_event iommufd_cdev_unused; do
 		skip "$c" "$1"
 	done
@@ -85,6 +93,14 @@ fi
 
 our_events=
 [ -d $T/events/kvm_vfio ] && our_events=1
+# The module's functions, probed before it loads (autoload mode).
+ADD_RE="kvm_vfio_file_add: .* kind KIND ret 0"
+REL_RE='kvm_vfio_release: .* files 1$'
+if [ -n "$AUTOLOAD" ]; then
+	our_events=1
+	ADD_RE="kvm_vfio_set_attr: "
+	REL_RE="kvm_vfio_release: "
+fi
 GROUP=$(basename "$(readlink /sys/bus/mdev/devices/$MTTY_UUID/iommu_group)")
 
 trace_start() {
@@ -92,8 +108,15 @@ trace_start() {
 	echo 0 2>/dev/null > $T/events/$KP/enable
 	echo > $T/kprobe_events
 	echo "p:$KP/vfio_df_open vfio_df_open" >> $T/kprobe_events || return 1
+	if [ -n "$AUTOLOAD" ]; then
+		for f in kvm_vfio_set_attr kvm_vfio_release; do
+			echo "p:$KP/$f $AUTOLOAD:$f" >> $T/kprobe_events ||
+				return 1
+		done
+	fi
 	echo 1 > $T/events/$KP/enable || return 1
-	[ -z "$our_events" ] || echo 1 > $T/events/kvm_vfio/enable || return 1
+	[ -z "$our_events" ] || [ -n "$AUTOLOAD" ] ||
+		echo 1 > $T/events/kvm_vfio/enable || return 1
 	echo > $T/trace
 	echo 1 > $T/tracing_on
 }
@@ -105,7 +128,8 @@ trace_stop() {
 	echo 0 > $T/tracing_on
 	grep -v '^#' $T/trace > $TRACE
 	echo 0 > $T/events/$KP/enable
-	[ -z "$our_events" ] || echo 0 > $T/events/kvm_vfio/enable
+	[ -z "$our_events" ] || [ -n "$AUTOLOAD" ] ||
+		echo 0 > $T/events/kvm_vfio/enable
 	echo > $T/kprobe_events
 }
 
@@ -126,6 +150,11 @@ run_qemu() {
 	name=$1
 	qemu=$2
 	shift 2
+	if [ -n "$AUTOLOAD" ]; then
+		[ ! -d /sys/module/$AUTOLOAD ] || rmmod $AUTOLOAD ||
+			echo "# $name: could not unload $AUTOLOAD"
+		loaded_before=$([ -d /sys/module/$AUTOLOAD ] && echo 1)
+	fi
 	trace_start || return 1
 	echo "# $name: $qemu $*"
 	# A QEMU unpacked outside /usr loads its own modules, if any.
@@ -137,6 +166,11 @@ run_qemu() {
 		-display none -monitor stdio "$@" >/tmp/qemu-$name.log 2>&1
 	qemu_rc=$?
 	trace_stop
+	if [ -n "$AUTOLOAD" ]; then
+		refcnt=$(cat /sys/module/$AUTOLOAD/refcnt 2>/dev/null)
+		echo "# $name: $AUTOLOAD loaded before QEMU: ${loaded_before:-no}," \
+			"after: $([ -n "$refcnt" ] && echo "yes, refcnt $refcnt" || echo no)"
+	fi
 	echo "# $name: QEMU version $(tr -d '\r' </tmp/qemu-$name.log |
 		grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9]+[^[:cntrl:]]*')"
 	sed "s/^/# $name: qemu: /" /tmp/qemu-$name.log | tr -d '\r' | tail -20
@@ -149,18 +183,25 @@ in_order() {
 	[ "$1" -gt 0 ] && [ "$2" -gt "$1" ]
 }
 
+autoloaded() {
+	[ -z "$loaded_before" ] && [ "$refcnt" = 0 ]
+}
+
 # cases_for PATH KIND: the cases of one QEMU run.
 cases_for() {
 	path=$1
 	kind=$2
 	check ${path}_qemu_exits_cleanly [ "$qemu_rc" = 0 ]
+	if [ -n "$AUTOLOAD" ]; then
+		# Not loaded before QEMU; loaded by it, and unused after it.
+		check ${path}_autoloaded autoloaded
+	fi
 	if [ -n "$our_events" ]; then
-		add=$(first_line "kvm_vfio_file_add: .* kind $kind ret 0")
+		add=$(first_line "$(echo "$ADD_RE" | sed "s/KIND/$kind/")")
 		open=$(first_line "vfio_df_open: ")
 		echo "# $path: ADD at trace line $add, vfio_df_open at line $open"
 		check ${path}_add_before_open in_order "$add" "$open"
-		check ${path}_release_event \
-			[ "$(first_line 'kvm_vfio_release: .* files 1$')" -gt 0 ]
+		check ${path}_release_event [ "$(first_line "$REL_RE")" -gt 0 ]
 	else
 		skip ${path}_add_before_open "$NO_EVENTS"
 		skip ${path}_release_event "$NO_EVENTS"
@@ -195,6 +236,7 @@ if [ -z "$qemu_fd" ]; then
 	why="the host's QEMU $(qemu_version /usr/bin/qemu-system-x86_64)"
 	why="$why has no -object iommufd and bench/qemu-iommufd.sh found none"
 	skip iommufd_qemu_exits_cleanly "$why"
+	[ -z "$AUTOLOAD" ] || skip iommufd_autoloaded "$why"
 	skip iommufd_add_before_open "$why"
 	skip iommufd_release_event "$why"
 	skip iommufd_cdev_unused "$why"
