@@ -111,6 +111,15 @@ if [ "$KARCH" = powerpc ]; then
 		"$stage/tests"
 	cp "$GUEST/init" "$stage/init"
 	cp "$TESTS"/kvm_vfio* "$stage/tests/"
+	# The module kernel: kvm-vfio.ko as DKMS installed it, which /init
+	# loads (no modprobe here).
+	if [ "$V_EXTRA" = module ]; then
+		krel=$(cat "$OUT/include/config/kernel.release")
+		ko="$KVM_VFIO_CACHE/dkms/$KLINE-$variant/install/$krel/updates/dkms/kvm-vfio.ko"
+		[ -f "$ko" ] || die "$variant: no DKMS-installed $ko; run bench/kernel.sh build $variant"
+		mkdir -p "$stage/lib/modules"
+		cp "$ko" "$stage/lib/modules/kvm-vfio.ko"
+	fi
 	pack "$stage"
 	exit 0
 fi

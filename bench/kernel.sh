@@ -247,7 +247,7 @@ ccache_hits_misses() {
 }
 
 build() {
-	local variant=$1 tree out log t0 kind hits misses ncc note
+	local variant=$1 tree out log t0 kind hits misses ncc note targets
 	variant_load "$KLINE" "$variant"
 	unpack_pristine
 	# A tree of the old layout (output folder beside the tree) goes.
@@ -271,8 +271,12 @@ build() {
 	# with it, the variants' folders must not keep them apart.
 	export CCACHE_NOHASHDIR=1
 	ccache -z >/dev/null 2>&1 || true
+	# A module kernel also writes Module.symvers, which DKMS builds against.
+	targets=("${KTARGETS[@]}")
+	[ "$V_EXTRA" != module ] || [[ " ${targets[*]} " = *" modules "* ]] ||
+		targets+=(modules)
 	if ! make -C "$tree" O="$out" "${KMAKE[@]}" \
-		-j"${JOBS:-3}" "${KTARGETS[@]}" 2>&1 | tee "$log" |
+		-j"${JOBS:-3}" "${targets[@]}" 2>&1 | tee "$log" |
 		awk '/^  [A-Z]/ { n++; if (n % 250 == 0) { print "    ... " n " build steps"; fflush() } }'
 	then
 		grep -m5 -E 'error|Error' "$log" | sed 's/^/    /' >&2 || true

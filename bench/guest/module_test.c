@@ -23,56 +23,9 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "kvm_vfio_util.h"
-
-#define MODULE_NAME	"kvm_vfio"
-
-/* Where the module is installed: what modprobe loads for the alias. */
-static const char *module_path(void)
-{
-	const char *p = getenv("KVM_VFIO_KO");
-
-	return p && *p ? p : "/lib/modules/kvm-vfio.ko";
-}
-
-static int module_load(void)
-{
-	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int module_unload(void)
-{
-	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
-}
-
-/* /sys/module/kvm_vfio/refcnt: one reference per live device. */
-static int module_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/" MODULE_NAME "/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
-static bool module_loaded(void)
-{
-	return !access("/sys/module/" MODULE_NAME, F_OK);
-}
 
 static bool vfio_loaded(void)
 {
@@ -412,8 +365,9 @@ TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
 	atomic_store(&r.stop, true);
 	pthread_join(t, NULL);
 	close(g);
-	printf("# kvm-vfio-figures: module-race create-vs-rmmod iterations %d ok %d enodev %d other %d unloads %d\n",
-	       n, ok, enodev, other, atomic_load(&r.unloads));
+	printf("# kvm-vfio-figures: module-race create-vs-rmmod iterations %d", n);
+	printf(" ok %d enodev %d other %d unloads %d\n",
+	       ok, enodev, other, atomic_load(&r.unloads));
 	ASSERT_EQ(0, other);
 	ASSERT_LT(0, ok);
 	ASSERT_LT(0, atomic_load(&r.unloads)) TH_LOG("rmmod never won");
@@ -480,8 +434,8 @@ TEST_F_TIMEOUT(loaded, autoload_races_create, 600)
 	}
 	pthread_barrier_destroy(&start);
 	close(c[1].vm_fd);
-	printf("# kvm-vfio-figures: module-race autoload-vs-create rounds %d ok %d enodev %d other %d\n",
-	       n, ok, enodev, other);
+	printf("# kvm-vfio-figures: module-race autoload-vs-create rounds %d", n);
+	printf(" ok %d enodev %d other %d\n", ok, enodev, other);
 	ASSERT_EQ(2 * n, ok);
 	ASSERT_EQ(0, module_unload_wait());
 }

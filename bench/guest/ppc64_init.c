@@ -2,10 +2,11 @@
 /*
  * /init of the ppc64 (pseries) test guest: a static program, as there is
  * no busybox for ppc64le here.  It mounts what the tests need, binds every
- * PCI device that has no driver (the e1000 QEMU gives it) to vfio-pci, runs
- * each program in /tests between the markers the host's ktap.py reads, and
- * powers off.  The host decides the verdict from the console: a guest that
- * dies or hangs never prints "done".
+ * PCI device that has no driver (the e1000 QEMU gives it) to vfio-pci,
+ * loads kvm-vfio.ko on the module-mode kernel (there is no modprobe to do
+ * it on demand), runs each program in /tests between the markers the
+ * host's ktap.py reads, and powers off.  The host decides the verdict
+ * from the console: a guest that dies or hangs never prints "done".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +17,10 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#define KVM_VFIO_KO "/lib/modules/kvm-vfio.ko"
 
 static void put(const char *path, const char *val)
 {
@@ -95,6 +99,21 @@ static void echo_run_id(void)
 	printf("# kvm-vfio-guest: run id %s\n", p ? p : "none");
 }
 
+/* The module-mode kernel: kvm-vfio.ko, as DKMS built it. */
+static void load_kvm_vfio(void)
+{
+	int fd = open(KVM_VFIO_KO, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (syscall(SYS_finit_module, fd, "", 0))
+		printf("# kvm-vfio-guest: loading %s failed: %s\n",
+		       KVM_VFIO_KO, strerror(errno));
+	else
+		printf("init: loaded %s\n", KVM_VFIO_KO);
+	close(fd);
+}
+
 /* Run every program in /tests, in name order, between markers. */
 static void run_tests(void)
 {
@@ -141,6 +160,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	echo_run_id();
 	bind_vfio_pci();
+	load_kvm_vfio();
 	run_tests();
 	printf("# kvm-vfio-guest: end at %s\n", up());
 	printf("# kvm-vfio-guest: done\n");

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 
 #include <linux/kvm.h>
@@ -422,5 +423,56 @@ static inline void vm_dev_close(int *kvm_fd, int *vm_fd, int *dev_fd)
 }
 
 #endif /* __KSELFTEST_HARNESS_H */
+
+/*
+ * ---- kvm-vfio.ko, on module-mode kernels --------------------------------
+ *
+ * Where the module is installed ($KVM_VFIO_KO: what modprobe loads for the
+ * alias on x86, the file /init loads on pseries).
+ */
+#define MODULE_NAME	"kvm_vfio"
+
+static inline const char *module_path(void)
+{
+	const char *p = getenv("KVM_VFIO_KO");
+
+	return p && *p ? p : "/lib/modules/kvm-vfio.ko";
+}
+
+static inline int module_load(void)
+{
+	int fd = open(module_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline int module_unload(void)
+{
+	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+}
+
+/* /sys/module/kvm_vfio/refcnt: one reference per live device. */
+static inline int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/" MODULE_NAME "/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+static inline bool module_loaded(void)
+{
+	return !access("/sys/module/" MODULE_NAME, F_OK);
+}
 
 #endif /* SELFTEST_KVM_VFIO_UTIL_H */

@@ -468,4 +468,31 @@ TEST_F(spapr, release_lock_order)
 	expect_lockdep_not_under(_metadata, "&kvm->lock", inner);
 }
 
+/*
+ * Module mode (kvm-vfio.ko, loaded by /init): a device with a group
+ * attached to a TCE table pins the module; once the device is closed the
+ * module unloads, and loads again for the next case.
+ */
+TEST_F(spapr, module_pinned_while_attached)
+{
+	if (!module_loaded())
+		SKIP(return, "built-in device: no %s module", MODULE_NAME);
+	test_cmd_add(self->dev_fd, self->group);
+	spapr_window(_metadata, self, variant->iommu_type);
+	test_cmd_tce(self->dev_fd, self->group, self->table);
+	ASSERT_EQ(1, module_refcnt());
+	ASSERT_EQ(-EWOULDBLOCK, module_unload());
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(0, module_refcnt());
+	ASSERT_EQ(0, module_unload());
+	ASSERT_FALSE(module_loaded());
+	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
+	ASSERT_EQ(0, module_load()) TH_LOG("reload %s", module_path());
+	/* The group left the table with the device: it attaches again. */
+	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, self->dev_fd);
+	test_cmd_add(self->dev_fd, self->group);
+	test_cmd_tce(self->dev_fd, self->group, self->table);
+}
+
 TEST_HARNESS_MAIN
