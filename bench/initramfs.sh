@@ -149,6 +149,18 @@ stage="$GUEST/stage-$variant"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/tests"
 cp /bin/busybox "$stage/bin/busybox"
+# modprobe is kmod's, as on the distributions: busybox's takes a module
+# that is still loading (in /proc/modules, its init not yet run) for
+# loaded and returns at once, so a second KVM_CREATE_DEVICE racing the
+# first one's autoload would find no device type.  kmod waits for it.
+KMOD=$(command -v kmod) || die "no kmod; run bench/deps.sh as root"
+mkdir -p "$stage/sbin" "$stage/usr/bin"
+cp "$KMOD" "$stage/usr/bin/kmod"
+ln -s /usr/bin/kmod "$stage/sbin/modprobe"
+for lib in $(ldd "$KMOD" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
+	mkdir -p "$stage$(dirname "$lib")"
+	cp -L "$lib" "$stage$lib"
+done
 cp "$BENCH_DIR/guest/init" "$stage/init"
 cp -r "$TESTS/." "$stage/tests/"
 # The kernel's modules, with modules.dep for busybox modprobe.

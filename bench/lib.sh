@@ -61,15 +61,15 @@ apt_fetch() {
 }
 
 # variant_load LINE VARIANT: the row LINE-VARIANT of bench/variants in
-# V_ARCH, V_TREE, V_CONFIG, V_EXTRA, V_CHECK, V_FUZZ, V_STRESS, V_TIMEOUT,
-# V_WARN and V_REUSE, and its architecture's settings (bench/arch/<arch>.sh).
+# V_ARCH, V_TREE, V_CONFIG, V_EXTRA, V_CHECK, V_FUZZ, V_STRESS, V_CYCLES,
+# V_TIMEOUT, V_WARN and V_REUSE, and its architecture's settings (bench/arch/<arch>.sh).
 variant_load() {
 	local row
 	row=$(awk -v k="$1-$2" '$1 == k' "$BENCH_DIR/variants")
 	[ -n "$row" ] ||
 		die "no kernel '$1-$2' in bench/variants (there: $(variant_list all | tr '\n' ' '))"
-	read -r _ V_ARCH V_TREE V_CONFIG V_EXTRA V_CHECK V_FUZZ V_STRESS V_TIMEOUT \
-		V_WARN V_REUSE <<<"$row"
+	read -r _ V_ARCH V_TREE V_CONFIG V_EXTRA V_CHECK V_FUZZ V_STRESS V_CYCLES \
+		V_TIMEOUT V_WARN V_REUSE <<<"$row"
 	[ -f "$BENCH_DIR/arch/$V_ARCH.sh" ] ||
 		die "bench/variants: $1-$2 has arch '$V_ARCH', but there is no bench/arch/$V_ARCH.sh"
 	# shellcheck source=/dev/null
@@ -84,7 +84,7 @@ variant_list() {
 	shift
 	awk -v which="$which" -v lines="$*" '
 		BEGIN { n = split(lines, l, " "); for (i = 1; i <= n; i++) want[l[i]] = 1 }
-		/^[^#]/ && NF >= 11 {
+		/^[^#]/ && NF >= 12 {
 			line = $1; sub(/-.*/, "", line)
 			if ((which == "all" || $6 == "yes") && (n == 0 || line in want))
 				print $1

@@ -63,6 +63,8 @@ fi
 	cmdline+=" kvmvfio.fuzz=${KVM_VFIO_FUZZ:-$V_FUZZ}"
 [ "$V_STRESS" = - ] || [ "$mode" != check ] ||
 	cmdline+=" kvmvfio.stress=${KVM_VFIO_STRESS:-$V_STRESS}"
+[ "$V_CYCLES" = - ] || [ "$mode" != check ] ||
+	cmdline+=" kvmvfio.module_cycles=${KVM_VFIO_CYCLES:-$V_CYCLES}"
 cmdline+="${GUEST_CMDLINE:+ $GUEST_CMDLINE}"
 # Kernel messages would drown the narration; a WARN still panics the guest.
 [ "$mode" = check ] || cmdline+=" quiet loglevel=3"

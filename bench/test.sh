@@ -22,6 +22,7 @@ failed=() logs=() oracles=()
 if "$BENCH_DIR/kernel.sh" build "$variant"; then
 	[ "$V_FUZZ" = - ] || export KVM_VFIO_FUZZ=${TEST_FUZZ:-5000}
 	[ "$V_STRESS" = - ] || export KVM_VFIO_STRESS=${TEST_STRESS:-20000}
+	[ "$V_CYCLES" = - ] || export KVM_VFIO_CYCLES=${TEST_CYCLES:-100}
 	"$BENCH_DIR/run.sh" "$variant" check || true
 	logs=("$k=$BENCH_LOGDIR/guest-$KLINE-$variant-check.log")
 else
