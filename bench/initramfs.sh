@@ -163,7 +163,7 @@ for lib in $(ldd "$KMOD" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'
 done
 cp "$BENCH_DIR/guest/init" "$stage/init"
 cp -r "$TESTS/." "$stage/tests/"
-# The kernel's modules, with modules.dep for busybox modprobe.
+# The kernel's modules, with modules.dep for modprobe.
 krel=$(cat "$OUT/include/config/kernel.release")
 make -s -C "$OUT" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
 	modules_install >"$BENCH_LOGDIR/modules-install-$variant.log" 2>&1 ||

@@ -11,7 +11,8 @@
  *   -f loaded  with vfio.ko and the mtty mdev present
  *
  * Each case leaves kvm-vfio.ko unloaded and installed.  The race cases
- * print "# kvm-vfio-figures: module-race ..." lines with their outcomes.
+ * print "# kvm-vfio-figures: module-race ..." lines with their outcomes,
+ * the cycles "# kvm-vfio-figures: module-cycles ..." with their times.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -344,12 +345,19 @@ TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
 	int i, n = env_count("KVM_VFIO_MODULE_RACES", 300);
 	int ok = 0, enodev = 0, other = 0, dev, g;
 	struct rmmod_loop r = { .unloads = 0 };
+	unsigned int seed = 2;
 	pthread_t t;
 
 	g = open(self->group, O_RDWR);
 	ASSERT_LE(0, g);
 	ASSERT_EQ(0, pthread_create(&t, NULL, rmmod_loop, &r));
-	for (i = 0; i < n; i++) {
+	/*
+	 * At least n creates, and on until rmmod has won once (up to 10n):
+	 * on a fast kernel the gaps between devices are short.
+	 */
+	for (i = 0; i < n || (!atomic_load(&r.unloads) && i < 10 * n); i++) {
+		/* A gap without a device, for rmmod to hit. */
+		usleep(rand_r(&seed) % 2000);
 		dev = create_vfio_dev(self->vm_fd, 0);
 		if (dev == -ENODEV) {
 			enodev++;
@@ -372,7 +380,7 @@ TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
 	atomic_store(&r.stop, true);
 	pthread_join(t, NULL);
 	close(g);
-	printf("# kvm-vfio-figures: module-race create-vs-rmmod iterations %d", n);
+	printf("# kvm-vfio-figures: module-race create-vs-rmmod iterations %d", i);
 	printf(" ok %d enodev %d other %d unloads %d\n",
 	       ok, enodev, other, atomic_load(&r.unloads));
 	ASSERT_EQ(0, other);
