@@ -321,7 +321,8 @@ build_module() {
 	for f in "${KMAKE[@]}"; do
 		case "$f" in ARCH=* | CROSS_COMPILE=*) cross+=("$f") ;; esac
 	done
-	opts=(--dkmstree "$d/tree" --sourcetree "$d/src" --installtree "$d/install")
+	opts=(--dkmstree "$d/tree" --sourcetree "$d/src" --installtree "$d/install"
+		-a "$DKMS_ARCH")
 	command -v dkms >/dev/null || die "module: no dkms; run bench/deps.sh as root"
 	mkdir -p "$pkg" "$d/tree" "$d/install/$krel"
 	for f in $MODULE_FILES; do

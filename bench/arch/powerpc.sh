@@ -13,6 +13,7 @@ KMAKE=(ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu-
        CC="ccache powerpc64le-linux-gnu-gcc")
 KTARGETS=(vmlinux)
 KIMAGE=vmlinux
+DKMS_ARCH=ppc64le	# dkms -a: the module's machine
 GUEST_CC=powerpc64le-linux-gnu-gcc
 GUEST_TAG=-ppc64
 GUEST_MODES="check"

@@ -13,6 +13,7 @@ KARCH=x86_64
 KMAKE=(ARCH=x86_64 CC="ccache gcc")
 KTARGETS=(bzImage modules)
 KIMAGE=arch/x86/boot/bzImage
+DKMS_ARCH=x86_64	# dkms -a: the module's machine
 GUEST_CC=gcc
 GUEST_TAG=
 GUEST_MODES="check bench demo shell run"
