@@ -115,7 +115,7 @@ if [ "$KARCH" = powerpc ]; then
 	# loads (no modprobe here).
 	if [ "$V_EXTRA" = module ]; then
 		krel=$(cat "$OUT/include/config/kernel.release")
-		ko="$KVM_VFIO_CACHE/dkms/$KLINE-$variant/install/$krel/updates/dkms/kvm-vfio.ko"
+		ko=$(dkms_ko "$variant" "$krel")
 		[ -f "$ko" ] || die "$variant: no DKMS-installed $ko; run bench/kernel.sh build $variant"
 		mkdir -p "$stage/lib/modules"
 		cp "$ko" "$stage/lib/modules/kvm-vfio.ko"
@@ -180,7 +180,7 @@ fi
 # modprobe finds it by its alias, and its srcversion, which the guest
 # checks against the module it loaded.
 if [ "$V_EXTRA" = module ]; then
-	ko="$KVM_VFIO_CACHE/dkms/$KLINE-$variant/install/$krel/updates/dkms/kvm-vfio.ko"
+	ko=$(dkms_ko "$variant" "$krel")
 	[ -f "$ko" ] || die "$variant: no DKMS-installed $ko; run bench/kernel.sh build $variant"
 	mkdir -p "$stage/lib/modules/$krel/updates/dkms"
 	cp "$ko" "$stage/lib/modules/$krel/updates/dkms/"

@@ -308,12 +308,14 @@ MODULE_FILES="Kbuild dkms.conf virt/kvm/vfio.c virt/kvm/vfio.h
 # guest's image).  The guest loads the module from the install tree,
 # INSTALL/<kernel release>/updates/dkms/, so what it runs is DKMS's.
 build_module() {
-	local out=$1 d="$KVM_VFIO_CACHE/dkms/$KLINE-$2" ver krel pkg f log stamp
+	local out=$1 d ver krel pkg f log stamp ko
 	local opts cross=()
+	d=$(dkms_dir "$2")
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$SRC_DIR/dkms.conf")
 	grep -q "^MODULE_VERSION(\"$ver\");" "$SRC_DIR/virt/kvm/vfio_module.c" ||
 		die "module: dkms.conf's PACKAGE_VERSION ($ver) is not vfio_module.c's MODULE_VERSION; make them equal"
 	krel=$(cat "$out/include/config/kernel.release")
+	ko=$(dkms_ko "$2" "$krel")
 	pkg="$d/src/kvm-vfio-$ver"
 	log="$BENCH_LOGDIR/module-$KLINE-$2.log"
 	# Cross builds: Kbuild takes ARCH and CROSS_COMPILE from the
@@ -332,7 +334,7 @@ build_module() {
 	# Built again when the sources or the kernel's exports changed.
 	stamp=$(cat "$pkg"/Kbuild "$pkg"/dkms.conf "$pkg"/virt/kvm/* \
 		"$pkg"/include/*/*/*.h "$out/Module.symvers" | sha1sum)
-	if [ -f "$d/install/$krel/updates/dkms/kvm-vfio.ko" ] &&
+	if [ -f "$ko" ] &&
 		[ "$(cat "$d/stamp-$krel" 2>/dev/null)" = "$stamp" ]; then
 		step "module: kvm-vfio/$ver for $krel is installed by DKMS, sources unchanged"
 		return 0
@@ -351,8 +353,7 @@ build_module() {
 		cat "$d/tree/kvm-vfio/$ver/build/make.log" >>"$log" 2>/dev/null
 		die "module: DKMS could not build or install kvm-vfio; see $log"
 	}
-	[ -f "$d/install/$krel/updates/dkms/kvm-vfio.ko" ] ||
-		die "module: DKMS installed no $d/install/$krel/updates/dkms/kvm-vfio.ko; see $log"
+	[ -f "$ko" ] || die "module: DKMS installed no $ko; see $log"
 	echo "$stamp" >"$d/stamp-$krel"
 	step "module: $(tail -1 "$log")"
 }

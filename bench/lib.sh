@@ -76,6 +76,16 @@ variant_load() {
 	. "$BENCH_DIR/arch/$V_ARCH.sh"
 }
 
+# dkms_dir VARIANT: DKMS's trees for VARIANT's module (kernel.sh
+# build_module); dkms_ko VARIANT RELEASE: the kvm-vfio.ko it installed
+# there for kernel RELEASE, which the guest image takes (initramfs.sh).
+dkms_dir() {
+	echo "$KVM_VFIO_CACHE/dkms/$KLINE-$1"
+}
+dkms_ko() {
+	echo "$(dkms_dir "$1")/install/$2/updates/dkms/kvm-vfio.ko"
+}
+
 # variant_list all|check [LINE...]: the kernels (LINE-VARIANT) of
 # bench/variants, all of them or those 'make check' runs, of the given
 # lines (default: every line), in table order.

@@ -72,6 +72,19 @@ static void unload_if_loaded(void)
 	module_unload_wait();
 }
 
+/*
+ * A step of several cases: a device is created (loading the module if
+ * need be) and closed, and the module unloads.
+ */
+static void create_close_unload(struct __test_metadata *_metadata, int vm_fd)
+{
+	int dev = create_vfio_dev(vm_fd, 0);
+
+	ASSERT_LE(0, dev);
+	close(dev);
+	ASSERT_EQ(0, module_unload());
+}
+
 FIXTURE(early) {
 	int kvm_fd, vm_fd;
 };
@@ -116,10 +129,7 @@ TEST_F(early, autoload_on_create)
 	ASSERT_EQ(0, module_refcnt());
 	ASSERT_EQ(0, module_unload());
 	/* And again, after an unload. */
-	dev = create_vfio_dev(self->vm_fd, 0);
-	ASSERT_LE(0, dev);
-	close(dev);
-	ASSERT_EQ(0, module_unload());
+	create_close_unload(_metadata, self->vm_fd);
 }
 
 /*
@@ -162,24 +172,16 @@ TEST_F(early, autoload_on_create_test)
 /* ENODEV remains only when the module is not installed. */
 TEST_F(early, enodev_when_not_installed)
 {
-	int dev;
-
 	ASSERT_EQ(0, module_hide(true));
 	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd, 0));
 	ASSERT_EQ(-ENODEV, create_vfio_dev(self->vm_fd,
 					   KVM_CREATE_DEVICE_TEST));
 	ASSERT_FALSE(module_loaded());
 	ASSERT_EQ(0, module_hide(false));
-	dev = create_vfio_dev(self->vm_fd, 0);
-	ASSERT_LE(0, dev);
-	close(dev);
-	ASSERT_EQ(0, module_unload());
+	create_close_unload(_metadata, self->vm_fd);
 	/* Loaded by hand, without the alias, it serves as well. */
 	ASSERT_EQ(0, module_load());
-	dev = create_vfio_dev(self->vm_fd, 0);
-	ASSERT_LE(0, dev);
-	close(dev);
-	ASSERT_EQ(0, module_unload());
+	create_close_unload(_metadata, self->vm_fd);
 }
 
 /* F3: the module loads without vfio.ko; ADD is then EINVAL. */
