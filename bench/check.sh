@@ -107,10 +107,11 @@ for k in "${KERNELS[@]}"; do
 	logs+=("$k=$BENCH_LOGDIR/guest-$line-$v-check.log")
 done
 
-# Comparisons, per line and architecture: the stock kernel against our
-# first kernel, and that one against our others.  The lines with a
+# Comparisons, per line and architecture: the stock kernel, and the
+# stock kernel with our upstream fixes, against our first kernel, and
+# that one against our others.  The lines with a
 # pseries kernel also lint the sPAPR build.
-declare -A stock=() first=() ppc=()
+declare -A stock=() first=() fixed=() ppc=()
 for k in "${KERNELS[@]}"; do
 	variant_load "${k%%-*}" "${k#*-}"
 	key="${k%%-*}/$V_ARCH"
@@ -118,6 +119,7 @@ for k in "${KERNELS[@]}"; do
 	[ "$V_REUSE" != oracle ] || oracles+=(--oracle "$k")
 	case "$V_TREE" in
 	pristine) stock[$key]=$k ;;
+	stockfix) fixed[$key]=$k ;;
 	ours)
 		if [ -z "${first[$key]:-}" ]; then first[$key]=$k
 		else cmps+=(--compare "${first[$key]},$k"); fi ;;
@@ -125,6 +127,8 @@ for k in "${KERNELS[@]}"; do
 done
 for key in "${!first[@]}"; do
 	[ -z "${stock[$key]:-}" ] || cmps+=(--compare "${stock[$key]},${first[$key]}")
+	# The stock kernel with our upstream fixes must behave as ours.
+	[ -z "${fixed[$key]:-}" ] || cmps+=(--compare "${fixed[$key]},${first[$key]}")
 done
 
 # The static checks, per line, while the last guests run.

@@ -14,9 +14,11 @@
  * ends the run), and the "no_warn" cases also read the kernel's taint, for
  * kernels booted without it.
  *
- * Not here: EIO for a tracked file without an iommu group.  Only a device
- * cdev is such a file, and VFIO_DEVICE_CDEV depends on !SPAPR_TCE_IOMMU,
- * so it cannot exist where SET_SPAPR_TCE does; the KUnit suite covers it.
+ * EIO for a tracked file without an iommu group: a device cdev is such a
+ * file, but VFIO_DEVICE_CDEV depends on !SPAPR_TCE_IOMMU, so the KUnit
+ * suite covers that one.  A group file whose iommu group went away (its
+ * last device unbound while the file stays open) is the other, and it is
+ * here: group.attach_after_device_gone_no_warn.
  */
 #include <sys/mman.h>
 
@@ -27,6 +29,7 @@
 #define KVM_VM_TYPE_PPC_PR	2	/* KVM_VM_PPC_PR */
 #define TCE_PAGE_SHIFT		12
 #define TAINT_WARN_BIT		9	/* 'W' in /proc/sys/kernel/tainted */
+#define VFIO_PCI_DRIVER		"/sys/bus/pci/drivers/vfio-pci"
 #define MAP_BYTES		(64UL << 10)
 #define NO_GROUP "no PCI device on vfio-pci: the guest's /init binds the " \
 	"pseries e1000 (0000:00:00.0)"
@@ -98,6 +101,55 @@ static bool tainted_warn(void)
 	return t & (1UL << TAINT_WARN_BIT);
 }
 
+/*
+ * Kernel log records since @fd was opened (at the end of the log) that
+ * start a WARN report: "WARNING:" lines.  -errno when the log cannot be
+ * read.
+ */
+static int kmsg_warnings(int fd)
+{
+	char rec[2048];
+	int n = 0;
+	ssize_t len;
+
+	for (;;) {
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)	/* overwritten: read on */
+			continue;
+		if (len < 0)
+			return errno == EAGAIN ? n : -errno;
+		rec[len] = 0;
+		if (strstr(rec, ";WARNING:"))
+			n++;
+	}
+}
+
+/* /dev/kmsg at its end: what is logged from now on, or -errno. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
 /* A KVM TCE table of @vm_fd covering @pages 4 KiB pages from @offset. */
 static int tce_table(int vm_fd, __u64 liobn, __u64 offset, __u64 pages)
 {
@@ -120,7 +172,9 @@ static int tce_table(int vm_fd, __u64 liobn, __u64 offset, __u64 pages)
 
 FIXTURE(group) {
 	int kvm_fd, vm_fd, dev_fd, group;
+	int kmsg;		/* the kernel log from the case's start */
 	bool warned_before;
+	char unbound[256];	/* a PCI device the case took from vfio-pci */
 };
 
 FIXTURE_SETUP(group)
@@ -128,7 +182,9 @@ FIXTURE_SETUP(group)
 	const char *sysdev = vfio_pci_find(NULL);
 
 	self->group = -1;
+	self->unbound[0] = 0;
 	self->warned_before = tainted_warn();
+	self->kmsg = kmsg_open();
 	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
 	if (_metadata->exit_code)
 		return;
@@ -142,13 +198,25 @@ FIXTURE_TEARDOWN(group)
 {
 	tce_probe_stop();
 	close_fd(&self->group);
+	if (self->kmsg >= 0)
+		close(self->kmsg);
+	if (self->unbound[0])	/* for the next cases, whatever happened */
+		sysfs_write("/sys/bus/pci/drivers_probe", self->unbound);
 	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
 }
 
-/* The verdict of a no_warn case, once its steps have run. */
+/*
+ * The verdict of a no_warn case, once its steps have run: no WARN report
+ * in the kernel log since the case began, and no taint W where there was
+ * none before.  A kernel tainted W before the case cannot tell: a
+ * WARN_ON_ONCE() that fired then stays silent.
+ */
 static void expect_no_warn(struct __test_metadata *_metadata,
 			   struct _test_data_group *self)
 {
+	if (self->kmsg >= 0)
+		ASSERT_EQ(0, kmsg_warnings(self->kmsg))
+			TH_LOG("the kernel warned; see dmesg");
 	if (self->warned_before)
 		SKIP(return, "kernel already tainted W: cannot tell");
 	ASSERT_FALSE(tainted_warn()) TH_LOG("the kernel warned; see dmesg");
@@ -183,6 +251,37 @@ TEST_F(group, release_without_table_no_warn)
 	test_cmd_add(self->dev_fd, self->group);
 	close_fd(&self->dev_fd);
 	ASSERT_EQ(0, tce_releases());
+	expect_no_warn(_metadata, self);
+	close_fd(&self->group);
+	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find(NULL))));
+}
+
+/*
+ * S1: SET_SPAPR_TCE of a tracked group whose iommu group has gone away is
+ * EIO, without a WARN.  The group's last device is unbound from vfio-pci
+ * while the VMM keeps the group file open (a hot unplug does the same):
+ * VFIO then disassociates the group from its iommu group, and
+ * vfio_file_iommu_group() returns NULL for it.  DEL and a rebind work
+ * afterwards.
+ */
+TEST_F(group, attach_after_device_gone_no_warn)
+{
+	char *name = self->unbound;
+	int table;
+
+	snprintf(self->unbound, sizeof(self->unbound), "%s",
+		 strrchr(vfio_pci_find(NULL), '/') + 1);
+	table = tce_table(self->vm_fd, 0x80000000, 0, 1024);
+	ASSERT_LE(0, table);
+	test_cmd_add(self->dev_fd, self->group);
+	ASSERT_EQ(0, sysfs_write(VFIO_PCI_DRIVER "/unbind", name));
+	test_err_tce(EIO, self->dev_fd, self->group, table);
+	test_err_tce(EIO, self->dev_fd, self->group, table);	/* again */
+	test_cmd_del(self->dev_fd, self->group);
+	close(table);
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/drivers_probe", name));
+	ASSERT_NE(NULL, vfio_pci_find(NULL)) TH_LOG("%s not bound again", name);
+	self->unbound[0] = 0;
 	expect_no_warn(_metadata, self);
 	close_fd(&self->group);
 	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find(NULL))));
