@@ -16,6 +16,12 @@
 #   make kernel             build (or refresh) the test kernels
 #   make module KDIR=dir    build kvm-vfio.ko out of tree against a kernel build
 #   make module-install     install it (modules_install) for KDIR
+#   make upstream-check KSRC=tree
+#                           the series for upstream (patches/upstream/7.3/)
+#                           on a kernel git tree: git am, checkpatch,
+#                           build, and the selftest where /dev/kvm exists
+#   make upstream-series    write patches/upstream/7.3/ again after an edit
+#                           of its selftest (kvm_vfio_test.c)
 #
 # Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (default 3),
 # GUEST_TIMEOUT (seconds, default 600), VARIANT (stock|ours|module, default
@@ -32,12 +38,12 @@ export KLINE KLINES
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 .PHONY: all test check check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
-	module module-install module-clean
+	module module-install module-clean upstream-check upstream-series
 
 all: help
 
 help:
-	@sed -n '3,25p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,31p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
@@ -50,6 +56,12 @@ test:
 
 check-ppc64:
 	@$(BENCH)/ppc64.sh $(PPC64_VARIANTS)
+
+upstream-check:
+	@$(BENCH)/upstream.sh check "$(KSRC)"
+
+upstream-series:
+	@$(BENCH)/upstream.sh series
 
 bench:
 	@$(BENCH)/perf.sh

@@ -97,6 +97,14 @@ for k in "${KERNELS[@]}"; do
 	fi
 	# Its initramfs (and the test programs of its line) now, in this
 	# lane, so that two guests never compile the same programs at once.
+	# The x86_64 images carry the upstream selftest, built from the 7.3
+	# tree: every line's source must be unpacked by then.
+	for i in "${!src_pids[@]}"; do
+		p=${src_pids[$i]}
+		wait "${p#*=}" || die "the linux ${p%%=*} source could not be fetched or unpacked"
+		cat "$lane/src-${p%%=*}.out" >&2
+		unset "src_pids[$i]"
+	done
 	s=$SECONDS
 	if ! KLINE=$line "$BENCH_DIR/initramfs.sh" "$v" >/dev/null; then
 		failed+=(--failed "$k: its initramfs could not be built (see the messages above)")

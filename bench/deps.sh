@@ -12,6 +12,9 @@ PKGS=(
 	qemu-system-x86 busybox-static gnuplot-nox
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross qemu-system-ppc
 	dkms
+	# The upstream selftest: 7.3's KVM selftests link libuuid (static
+	# here); git am and format-patch for patches/upstream/.
+	uuid-dev git
 	linux-source-6.12
 )
 

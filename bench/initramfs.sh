@@ -125,8 +125,16 @@ if [ "$KARCH" = powerpc ]; then
 fi
 
 build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
-progs=()
+# kvm_vfio_test is the upstream submission: written on the KVM selftest
+# library, it is built by that library's Makefile from the 7.3 tree with
+# the series applied (patches/upstream/7.3/), one program for every x86_64
+# kernel of both lines.
+up=$("$BENCH_DIR/upstream.sh" selftest "$KVM_VFIO_CACHE/guest/upstream")
+cmp -s "$up" "$TESTS/kselftests/kvm_vfio_test" ||
+	install -m 755 "$up" "$TESTS/kselftests/kvm_vfio_test"
+progs=(kvm_vfio_test)
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
+	[ "$(basename "$src")" != kvm_vfio_test.c ] || continue
 	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL" \
 		"$DRV_H" "$TRACEFS_H"
 	progs+=("$(basename "$src" .c)")
@@ -163,6 +171,13 @@ for lib in $(ldd "$KMOD" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'
 done
 cp "$BENCH_DIR/guest/init" "$stage/init"
 cp -r "$TESTS/." "$stage/tests/"
+# The stock kernel with the series we send upstream runs the series' own
+# selftest, twice: on the mtty mdev it falls back to, and on the PCI device
+# named the VFIO selftests' way (kvm_vfio_test-pci).
+if [ "$V_TREE" = stockfix ]; then
+	prune "$stage/tests/kselftests" kvm_vfio_test
+	install -m 755 "$BENCH_DIR/guest/kvm_vfio_test-pci" "$stage/tests/kselftests/"
+fi
 # The kernel's modules, with modules.dep for modprobe.
 krel=$(cat "$OUT/include/config/kernel.release")
 make -s -C "$OUT" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \

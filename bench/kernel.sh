@@ -103,8 +103,10 @@ patch_files() {
 	ls "$SRC_DIR/patches/$KLINE"/*.patch 2>/dev/null || true
 }
 
+# The series we send upstream, without its cover letter.
 upstream_patch_files() {
-	ls "$SRC_DIR/patches/upstream/$KLINE"/*.patch 2>/dev/null || true
+	ls "$SRC_DIR/patches/upstream/$KLINE"/*.patch 2>/dev/null |
+		grep -v '/0000-cover-letter\.patch$' || true
 }
 
 # The patches of a tree kind: ours takes patches/<line>/, stockfix only

@@ -538,4 +538,29 @@ TEST_F_TIMEOUT(unbind, tracked_release_lets_go, 90)
 	test_unbind_done();
 }
 
+/*
+ * R1: release runs under kvm->lock and takes nothing of the device's there
+ * (the sPAPR suite explains the cycle that would close).  Read from
+ * lockdep's graph after ADD of the mtty group and the device's close.
+ */
+TEST(release_lock_order)
+{
+	static const char *const inner[] = { "&kv->lock", NULL };
+	const char *path = group_path();
+	int kvm_fd, vm_fd, dev_fd, g;
+
+	vm_dev_open(_metadata, &kvm_fd, &vm_fd, &dev_fd);
+	if (_metadata->exit_code)
+		return;
+	if (!path)
+		SKIP(return, NO_MTTY);
+	g = open(path, O_RDWR);
+	ASSERT_LE(0, g);
+	ASSERT_EQ(0, file_add(dev_fd, g));
+	close_fd(&dev_fd);
+	close(g);
+	vm_dev_close(&kvm_fd, &vm_fd, &dev_fd);
+	expect_lockdep_not_under(_metadata, "&kvm->lock", inner);
+}
+
 TEST_HARNESS_MAIN

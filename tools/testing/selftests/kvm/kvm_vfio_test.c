@@ -1,22 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kvm_vfio_test: the KVM-VFIO device (KVM_DEV_TYPE_VFIO) from userspace,
- * with real VFIO files from the mtty sample (one mdev).
+ * with a real VFIO device: its group file, its cdev and the device fd that
+ * VFIO_GROUP_GET_DEVICE_FD returns.
  *
- * Every case creates its own VM and kvm-vfio device in FIXTURE_SETUP: the
- * harness forks per case and the device answers EIO to any other process.
+ * The device under test is the PCI device named by $VFIO_SELFTESTS_BDF
+ * (bound to vfio-pci), as for the VFIO selftests; without it, the first
+ * mdev of the mtty sample (samples/vfio-mdev/mtty.c).  Cases that need a
+ * VFIO file SKIP when there is neither.
+ *
+ * Every case creates its own VM and KVM-VFIO device in FIXTURE_SETUP: the
+ * harness forks per case, and KVM answers EIO to a process other than the
+ * VM's creator.
  *
  * Leak oracle: a VFIO group can be open only once, so a group that the
- * device still references cannot be reopened (EBUSY) even after the test
- * closed its own fd.
+ * KVM-VFIO device still references cannot be opened again (EBUSY), even
+ * after the test has closed its own fd.
  *
- * The mdev is found through $MTTY_UUID or as the first entry of
- * /sys/bus/mdev/devices; cases that need it SKIP without it.
+ * Not covered here: that the driver sees the kvm in open_device when ADD
+ * comes first (no in-tree sample driver reports it), the noncoherent DMA
+ * accounting (not visible to userspace), and
+ * KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE (ppc64 only, where these selftests do
+ * not build).
  */
-#include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,167 +37,415 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
 #include "kselftest_harness.h"
-#include "kvm_vfio_util.h"
+#include "kvm_util.h"
 
-/* One step, one line: test_cmd_* must succeed, test_err_* must fail so. */
-#define test_cmd_add(dev, fd)	ASSERT_EQ(0, file_add(dev, fd))
-#define test_cmd_del(dev, fd)	ASSERT_EQ(0, file_del(dev, fd))
-#define test_err_add(err, dev, fd) ASSERT_EQ(-(err), file_add(dev, fd))
-#define test_err_del(err, dev, fd) ASSERT_EQ(-(err), file_del(dev, fd))
+/* ---- the VFIO device under test ------------------------------------- */
 
-/* ---- fixtures: a VM and its kvm-vfio device ------------------------- */
+static char vfio_sysfs[PATH_MAX];	/* its sysfs directory */
+static const char *vfio_name;		/* BDF or mdev UUID */
+static char vfio_group[PATH_MAX];	/* /dev/vfio/<group> */
+static char vfio_cdev[PATH_MAX];	/* /dev/vfio/devices/vfioN, or "" */
+static char vfio_none[512];		/* why there is none */
 
+static bool link_ends_with(const char *link, const char *driver)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(strrchr(target, '/') + 1, driver);
+}
+
+/* The first mdev of the mtty sample, into vfio_sysfs; false if none. */
+static bool mtty_mdev_find(void)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	ssize_t n;
+	DIR *d;
+
+	d = opendir("/sys/bus/mdev/devices");
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/mdev_type",
+			 de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (!strstr(strrchr(target, '/'), "/mtty-"))
+			continue;
+		snprintf(vfio_sysfs, sizeof(vfio_sysfs),
+			 "/sys/bus/mdev/devices/%s", de->d_name);
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The group and cdev paths of the device at vfio_sysfs. */
+static void vfio_paths(void)
+{
+	char path[PATH_MAX + 32], target[PATH_MAX];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+
+	vfio_name = strrchr(vfio_sysfs, '/') + 1;
+	snprintf(path, sizeof(path), "%s/iommu_group", vfio_sysfs);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		snprintf(vfio_none, sizeof(vfio_none),
+			 "%.256s has no iommu group", vfio_sysfs);
+		return;
+	}
+	target[n] = '\0';
+	snprintf(vfio_group, sizeof(vfio_group), "/dev/vfio/%s",
+		 strrchr(target, '/') + 1);
+
+	snprintf(path, sizeof(path), "%s/vfio-dev", vfio_sysfs);
+	d = opendir(path);
+	if (!d)
+		return;		/* no CONFIG_VFIO_DEVICE_CDEV */
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(vfio_cdev, sizeof(vfio_cdev),
+				 "/dev/vfio/devices/%s", de->d_name);
+	closedir(d);
+}
+
+static void vfio_device_find(void)
+{
+	const char *bdf = getenv("VFIO_SELFTESTS_BDF");
+	char drv[PATH_MAX + 16];
+
+	if (bdf) {
+		snprintf(vfio_sysfs, sizeof(vfio_sysfs),
+			 "/sys/bus/pci/devices/%s", bdf);
+		snprintf(drv, sizeof(drv), "%s/driver", vfio_sysfs);
+		if (!link_ends_with(drv, "vfio-pci")) {
+			snprintf(vfio_none, sizeof(vfio_none),
+				 "VFIO_SELFTESTS_BDF=%.64s is not bound to vfio-pci",
+				 bdf);
+			return;
+		}
+	} else if (!mtty_mdev_find()) {
+		snprintf(vfio_none, sizeof(vfio_none),
+			 "no VFIO device: set VFIO_SELFTESTS_BDF to a PCI device bound to vfio-pci, or create an mdev of the mtty sample");
+		return;
+	}
+	vfio_paths();
+}
+
+/* True, with the case marked SKIP, when there is no VFIO group. */
+static bool no_group(struct __test_metadata *_metadata)
+{
+	if (vfio_group[0])
+		return false;
+	SKIP(return true, "%s", vfio_none);
+}
+
+/* The same when there is no group or no device cdev. */
+static bool no_cdev(struct __test_metadata *_metadata)
+{
+	if (no_group(_metadata))
+		return true;
+	if (vfio_cdev[0])
+		return false;
+	SKIP(return true, "%s has no VFIO device cdev (CONFIG_VFIO_DEVICE_CDEV)",
+	     vfio_name);
+}
+
+/* The leak oracle: 0 if the group can be opened (nobody holds it). */
+static int group_reopen(void)
+{
+	int fd = open(vfio_group, O_RDWR);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* A group in a type1 container, and optionally its device fd. */
+struct group_chain {
+	int container, group, device;
+};
+
+static int group_chain_open(struct group_chain *c, bool get_device)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+
+	c->device = -1;
+	c->container = -1;
+	c->group = open(vfio_group, O_RDWR);
+	if (c->group < 0)
+		return -errno;
+	if (ioctl(c->group, VFIO_GROUP_GET_STATUS, &st))
+		return -errno;
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EINVAL;
+	c->container = open("/dev/vfio/vfio", O_RDWR);
+	if (c->container < 0)
+		return -errno;
+	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container))
+		return -errno;
+	if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	if (!get_device)
+		return 0;
+	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
+	return c->device < 0 ? -errno : 0;
+}
+
+static void group_chain_close(struct group_chain *c)
+{
+	if (c->device >= 0)
+		close(c->device);
+	if (c->group >= 0) {
+		ioctl(c->group, VFIO_GROUP_UNSET_CONTAINER);
+		close(c->group);
+	}
+	if (c->container >= 0)
+		close(c->container);
+}
+
+static int cdev_bind(int device, int iommufd)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = iommufd,
+	};
+
+	return ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? -errno : 0;
+}
+
+/*
+ * Files in use, from /proc/sys/fs/file-nr: a per-CPU counter read without
+ * summing, off by up to 32 per CPU at each reading.  Compare two readings
+ * with FILE_NR_SLACK of margin.
+ */
+#define FILE_NR_SLACK	256
+
+static long files_in_use(void)
+{
+	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
+	long used = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &used) != 1)
+			used = -1;
+		fclose(f);
+	}
+	return used;
+}
+
+/* ---- the KVM-VFIO device -------------------------------------------- */
+
+/* KVM_SET_DEVICE_ATTR of the FILE group: 0 or -errno. */
+static int file_attr(int dev_fd, u64 attr, int fd)
+{
+	s32 val = fd;
+
+	return __kvm_device_attr_set(dev_fd, KVM_DEV_VFIO_FILE, attr, &val) ?
+	       -errno : 0;
+}
+
+/* Any device attribute ioctl with any addr: 0 or -errno. */
+static int dev_ioctl(int dev_fd, unsigned long cmd, u32 group, u64 attr,
+		     void *addr)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (uintptr_t)addr,
+	};
+
+	return ioctl(dev_fd, cmd, &a) ? -errno : 0;
+}
+
+/* The KVM-VFIO device of @vm: its fd or -errno. */
+static int vfio_dev_create(struct kvm_vm *vm)
+{
+	int fd = __kvm_create_device(vm, KVM_DEV_TYPE_VFIO);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* One step, one line: test_cmd_* must succeed, test_err_* fail so. */
+#define test_cmd_add(dev, fd)	ASSERT_EQ(0, file_attr(dev, KVM_DEV_VFIO_FILE_ADD, fd))
+#define test_cmd_del(dev, fd)	ASSERT_EQ(0, file_attr(dev, KVM_DEV_VFIO_FILE_DEL, fd))
+#define test_err_add(err, dev, fd) \
+	ASSERT_EQ(-(err), file_attr(dev, KVM_DEV_VFIO_FILE_ADD, fd))
+#define test_err_del(err, dev, fd) \
+	ASSERT_EQ(-(err), file_attr(dev, KVM_DEV_VFIO_FILE_DEL, fd))
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A VM and its KVM-VFIO device. */
 FIXTURE(kvm_vfio) {
-	int kvm_fd;
-	int vm_fd;
+	struct kvm_vm *vm;
 	int dev_fd;
 };
 
 FIXTURE_SETUP(kvm_vfio)
 {
-	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	self->vm = vm_create_barebones();
+	self->dev_fd = vfio_dev_create(self->vm);
+	ASSERT_LE(0, self->dev_fd);
 }
 
 FIXTURE_TEARDOWN(kvm_vfio)
 {
-	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	close_fd(&self->dev_fd);
+	if (self->vm)
+		kvm_vm_free(self->vm);
 }
 
-/* Setup of the group and cdev fixtures: one VFIO file of the mdev too. */
-static void vfile_open(struct __test_metadata *_metadata, int *kvm_fd,
-		       int *vm_fd, int *dev_fd, int *fd, const char *path,
-		       const char *why)
-{
-	*fd = -1;
-	vm_dev_open(_metadata, kvm_fd, vm_fd, dev_fd);
-	if (_metadata->exit_code)
-		return;
-	if (!path)
-		SKIP(return, "%s", why);
-	*fd = open(path, O_RDWR);
-	ASSERT_LE(0, *fd);
-}
-
-/* The same, with the mdev's group open (self->g, path self->path). */
+/* The same with the group open (self->g). */
 FIXTURE(group) {
-	int kvm_fd, vm_fd, dev_fd, g;
-	const char *path;
+	struct kvm_vm *vm;
+	int dev_fd, g;
 };
 
 FIXTURE_SETUP(group)
 {
-	self->path = group_path();
-	vfile_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd,
-		   &self->g, self->path, NO_MTTY);
+	self->g = -1;
+	self->vm = vm_create_barebones();
+	self->dev_fd = vfio_dev_create(self->vm);
+	ASSERT_LE(0, self->dev_fd);
+	if (no_group(_metadata))
+		return;
+	self->g = open(vfio_group, O_RDWR);
+	ASSERT_LE(0, self->g) TH_LOG("%s: %s", vfio_group, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(group)
 {
 	close_fd(&self->g);
-	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	close_fd(&self->dev_fd);
+	if (self->vm)
+		kvm_vm_free(self->vm);
 }
 
-/* The same, with one open of the mdev's cdev (self->d). */
+/* The same with one open of the device's cdev (self->d). */
 FIXTURE(cdev) {
-	int kvm_fd, vm_fd, dev_fd, d;
-	const char *path;
+	struct kvm_vm *vm;
+	int dev_fd, d;
 };
 
 FIXTURE_SETUP(cdev)
 {
-	self->path = cdev_path();
-	vfile_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd,
-		   &self->d, self->path, NO_CDEV);
+	self->d = -1;
+	self->vm = vm_create_barebones();
+	self->dev_fd = vfio_dev_create(self->vm);
+	ASSERT_LE(0, self->dev_fd);
+	if (no_cdev(_metadata))
+		return;
+	self->d = open(vfio_cdev, O_RDWR);
+	ASSERT_LE(0, self->d) TH_LOG("%s: %s", vfio_cdev, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(cdev)
 {
 	close_fd(&self->d);
-	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
+	close_fd(&self->dev_fd);
+	if (self->vm)
+		kvm_vm_free(self->vm);
 }
 
-/* C1: the device fd is read-write and close-on-exec. */
+/* ---- creation -------------------------------------------------------- */
+
+/* The device fd is read-write and close-on-exec. */
 TEST_F(kvm_vfio, create_fd_flags)
 {
-	int fl = fcntl(self->dev_fd, F_GETFL);
-
-	ASSERT_EQ(O_RDWR, fl & O_ACCMODE);
+	ASSERT_EQ(O_RDWR, fcntl(self->dev_fd, F_GETFL) & O_ACCMODE);
 	ASSERT_EQ(FD_CLOEXEC, fcntl(self->dev_fd, F_GETFD) & FD_CLOEXEC);
 }
 
-/* C2: one kvm-vfio device per VM. */
+/* One KVM-VFIO device per VM. */
 TEST_F(kvm_vfio, create_second_ebusy)
 {
-	ASSERT_EQ(-EBUSY, create_vfio_dev(self->vm_fd, 0));
+	ASSERT_EQ(-EBUSY, vfio_dev_create(self->vm));
 }
 
-/* C2: another VM gets its own. */
+/* Another VM gets its own. */
 TEST_F(kvm_vfio, create_in_other_vm)
 {
-	int vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	int dev2;
+	struct kvm_vm *vm2 = vm_create_barebones();
+	int dev2 = vfio_dev_create(vm2);
 
-	ASSERT_LE(0, vm2);
-	dev2 = create_vfio_dev(vm2, 0);
 	ASSERT_LE(0, dev2);
 	close(dev2);
-	close(vm2);
+	kvm_vm_free(vm2);
 }
 
-/* C3: create/close/create 1,000 times, never a stale EBUSY. */
+/* Create, close, create 1,000 times: never a stale EBUSY. */
 TEST_F(kvm_vfio, create_close_loop)
 {
-	int i, fd;
+	int i;
 
 	for (i = 0; i < 1000; i++) {
 		close(self->dev_fd);
-		fd = create_vfio_dev(self->vm_fd, 0);
-		ASSERT_LE(0, fd) TH_LOG("iteration %d: %s", i, strerror(-fd));
-		self->dev_fd = fd;
+		self->dev_fd = vfio_dev_create(self->vm);
+		ASSERT_LE(0, self->dev_fd)
+			TH_LOG("iteration %d: %s", i, strerror(-self->dev_fd));
 	}
 }
 
-/* C4: KVM_CREATE_DEVICE_TEST answers 0 and creates nothing. */
+/* KVM_CREATE_DEVICE_TEST answers 0 and creates nothing. */
 TEST_F(kvm_vfio, create_test_flag)
 {
-	int vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
+	struct kvm_vm *vm2 = vm_create_barebones();
+	int dev2;
 
-	ASSERT_LE(0, vm2);
-	ASSERT_EQ(0, create_vfio_dev(vm2, KVM_CREATE_DEVICE_TEST));
-	/* Nothing was created: a real create still succeeds. */
-	ASSERT_LE(0, create_vfio_dev(vm2, 0));
-	/* Even with a device present, the test flag only probes. */
-	ASSERT_EQ(0, create_vfio_dev(self->vm_fd, KVM_CREATE_DEVICE_TEST));
-	close(vm2);
+	ASSERT_EQ(0, __kvm_test_create_device(vm2, KVM_DEV_TYPE_VFIO));
+	dev2 = vfio_dev_create(vm2);	/* nothing was created */
+	ASSERT_LE(0, dev2);
+	/* With a device present, the test flag still only probes. */
+	ASSERT_EQ(0, __kvm_test_create_device(self->vm, KVM_DEV_TYPE_VFIO));
+	close(dev2);
+	kvm_vm_free(vm2);
 }
 
-/* A1: any attribute group other than KVM_DEV_VFIO_FILE is ENXIO. */
+/* ---- attributes ------------------------------------------------------ */
+
+/* Any attribute group other than KVM_DEV_VFIO_FILE is ENXIO. */
 TEST_F(kvm_vfio, set_attr_bad_group)
 {
-	__u32 groups[] = { 0, 2, 3, 0x100, 0xffffffff };
-	__s32 fd = -1;
-	unsigned int i;
+	u32 groups[] = { 0, 2, 3, 0x100, 0xffffffff };
+	s32 fd = -1;
+	int i;
 
 	for (i = 0; i < ARRAY_SIZE(groups); i++)
-		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
-					   groups[i], KVM_DEV_VFIO_FILE_ADD, &fd));
+		ASSERT_EQ(-ENXIO, dev_ioctl(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					    groups[i], KVM_DEV_VFIO_FILE_ADD,
+					    &fd));
 }
 
-/* A2: unknown attributes of the FILE group are ENXIO (3 too, off ppc64). */
+/* Unknown attributes of the FILE group are ENXIO, SET_SPAPR_TCE too. */
 TEST_F(kvm_vfio, set_attr_bad_attr)
 {
-	__u64 attrs[] = { 0, 4, 0x100, 1ULL << 32 | 1, ~0ULL };
-	__s32 fd = -1;
-	unsigned int i;
+	u64 attrs[] = { 0, KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, 4, 0x100,
+			1ULL << 32 | 1, ~0ULL };
+	s32 fd = -1;
+	int i;
 
 	for (i = 0; i < ARRAY_SIZE(attrs); i++)
-		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
-					   KVM_DEV_VFIO_FILE, attrs[i], &fd));
-	if (!is_ppc64())
-		ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
-					   KVM_DEV_VFIO_FILE,
-					   KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, &fd));
+		ASSERT_EQ(-ENXIO, dev_ioctl(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					    KVM_DEV_VFIO_FILE, attrs[i], &fd));
 }
 
 /* The legacy GROUP names are the same attributes. */
@@ -202,57 +459,58 @@ TEST_F(kvm_vfio, group_alias)
 	ASSERT_EQ(2, KVM_DEV_VFIO_FILE_DEL);
 }
 
-/* A3: ADD and DEL with an unreadable addr are EFAULT. */
+/* ADD and DEL with an unreadable addr are EFAULT. */
 TEST_F(kvm_vfio, set_attr_efault)
 {
 	void *unmapped = mmap(NULL, 4096, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *addrs[] = { NULL, unmapped, (void *)-4096L, (void *)1 };
-	unsigned int i;
+	int i;
 
 	ASSERT_NE(MAP_FAILED, unmapped);
 	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
-		ASSERT_EQ(-EFAULT, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
-					    KVM_DEV_VFIO_FILE,
-					    KVM_DEV_VFIO_FILE_ADD, addrs[i]));
-		ASSERT_EQ(-EFAULT, dev_attr(self->dev_fd, KVM_SET_DEVICE_ATTR,
-					    KVM_DEV_VFIO_FILE,
-					    KVM_DEV_VFIO_FILE_DEL, addrs[i]));
+		ASSERT_EQ(-EFAULT, dev_ioctl(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					     KVM_DEV_VFIO_FILE,
+					     KVM_DEV_VFIO_FILE_ADD, addrs[i]));
+		ASSERT_EQ(-EFAULT, dev_ioctl(self->dev_fd, KVM_SET_DEVICE_ATTR,
+					     KVM_DEV_VFIO_FILE,
+					     KVM_DEV_VFIO_FILE_DEL, addrs[i]));
 	}
 }
 
-/* A4: HAS_DEVICE_ATTR is 0 for FILE/ADD and FILE/DEL only; addr ignored. */
+/* HAS_DEVICE_ATTR is 0 for FILE/ADD and FILE/DEL only; addr is ignored. */
 TEST_F(kvm_vfio, has_attr)
 {
-	__u64 a;
+	u64 a;
 
 	for (a = 0; a < 8; a++) {
 		int want = (a == KVM_DEV_VFIO_FILE_ADD ||
 			    a == KVM_DEV_VFIO_FILE_DEL) ? 0 : -ENXIO;
-		if (a == KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE && is_ppc64())
-			want = 0;
-		ASSERT_EQ(want, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
-					 KVM_DEV_VFIO_FILE, a, NULL));
-		ASSERT_EQ(want, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
-					 KVM_DEV_VFIO_FILE, a, (void *)1));
+
+		ASSERT_EQ(want, dev_ioctl(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+					  KVM_DEV_VFIO_FILE, a, NULL));
+		ASSERT_EQ(want, dev_ioctl(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+					  KVM_DEV_VFIO_FILE, a, (void *)1));
 	}
-	ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR, 0,
-				   KVM_DEV_VFIO_FILE_ADD, NULL));
-	ASSERT_EQ(-ENXIO, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR, 2,
-				   KVM_DEV_VFIO_FILE_ADD, NULL));
+	ASSERT_EQ(-1, __kvm_has_device_attr(self->dev_fd, 0,
+					    KVM_DEV_VFIO_FILE_ADD));
+	ASSERT_EQ(ENXIO, errno);
+	ASSERT_EQ(-1, __kvm_has_device_attr(self->dev_fd, 2,
+					    KVM_DEV_VFIO_FILE_ADD));
+	ASSERT_EQ(ENXIO, errno);
 }
 
-/* A5: there is no GET_DEVICE_ATTR. */
+/* There is no GET_DEVICE_ATTR. */
 TEST_F(kvm_vfio, get_attr_eperm)
 {
-	__s32 fd = -1;
+	s32 fd = -1;
 
-	ASSERT_EQ(-EPERM, dev_attr(self->dev_fd, KVM_GET_DEVICE_ATTR,
-				   KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD,
-				   &fd));
+	ASSERT_EQ(-1, __kvm_device_attr_get(self->dev_fd, KVM_DEV_VFIO_FILE,
+					    KVM_DEV_VFIO_FILE_ADD, &fd));
+	ASSERT_EQ(EPERM, errno);
 }
 
-/* A6: a process other than the VM's creator gets EIO. */
+/* A process other than the VM's creator gets EIO. */
 TEST_F(kvm_vfio, other_process_eio)
 {
 	int status;
@@ -260,9 +518,11 @@ TEST_F(kvm_vfio, other_process_eio)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		int r1 = file_add(self->dev_fd, -1);
-		int r2 = dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
-				  KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD, NULL);
+		int r1 = file_attr(self->dev_fd, KVM_DEV_VFIO_FILE_ADD, -1);
+		int r2 = dev_ioctl(self->dev_fd, KVM_HAS_DEVICE_ATTR,
+				   KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD,
+				   NULL);
+
 		_exit(r1 == -EIO && r2 == -EIO ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -270,12 +530,14 @@ TEST_F(kvm_vfio, other_process_eio)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
-/* F1, F6: fds that are not open are EBADF for ADD and DEL. */
+/* ---- files that are not VFIO files ---------------------------------- */
+
+/* File descriptors that are not open are EBADF for ADD and DEL. */
 TEST_F(kvm_vfio, bad_fd_ebadf)
 {
 	int fds[] = { -1, INT_MIN, INT_MAX, 4095, 0x10000 };
 	int closed = dup(0);
-	unsigned int i;
+	int i;
 
 	ASSERT_LE(0, closed);
 	close(closed);
@@ -287,9 +549,9 @@ TEST_F(kvm_vfio, bad_fd_ebadf)
 	}
 }
 
-/* F2, F7: files that are not VFIO group or device files. */
 FIXTURE(not_vfio) {
-	int kvm_fd, vm_fd, dev_fd;
+	struct kvm_vm *vm;
+	int dev_fd;
 	int fd, fd2;
 };
 
@@ -317,14 +579,8 @@ FIXTURE_SETUP(not_vfio)
 
 	self->fd = -1;
 	self->fd2 = -1;
-	self->vm_fd = -1;
-	self->dev_fd = -1;
-	self->kvm_fd = open("/dev/kvm", O_RDWR);
-	if (self->kvm_fd < 0)
-		SKIP(return, "no /dev/kvm: %s", strerror(errno));
-	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, self->vm_fd);
-	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	self->vm = vm_create_barebones();
+	self->dev_fd = vfio_dev_create(self->vm);
 	ASSERT_LE(0, self->dev_fd);
 
 	if (!strcmp(k, "eventfd")) {
@@ -344,9 +600,9 @@ FIXTURE_SETUP(not_vfio)
 	} else if (!strcmp(k, "memfd")) {
 		self->fd = memfd_create("kvm_vfio_test", MFD_CLOEXEC);
 	} else if (!strcmp(k, "kvm")) {
-		self->fd = dup(self->kvm_fd);
+		self->fd = dup(self->vm->kvm_fd);
 	} else if (!strcmp(k, "vm")) {
-		self->fd = dup(self->vm_fd);
+		self->fd = dup(self->vm->fd);
 	} else if (!strcmp(k, "device")) {
 		self->fd = dup(self->dev_fd);
 	} else if (!strcmp(k, "container")) {
@@ -358,59 +614,57 @@ FIXTURE_SETUP(not_vfio)
 		if (self->fd < 0)
 			SKIP(return, "no /dev/iommu (CONFIG_IOMMUFD)");
 	} else if (!strcmp(k, "sysfs")) {
-		const char *mdev = mdev_find();
-
-		if (!mdev)
-			SKIP(return, "no mtty mdev");
-		self->fd = open(mdev, O_RDONLY | O_DIRECTORY);
+		if (no_group(_metadata))
+			return;
+		self->fd = open(vfio_sysfs, O_RDONLY | O_DIRECTORY);
 	}
 	ASSERT_LE(0, self->fd) TH_LOG("opening %s: %s", k, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(not_vfio)
 {
-	int *fds[] = { &self->fd, &self->fd2, &self->dev_fd, &self->vm_fd,
-		       &self->kvm_fd };
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(fds); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+	close_fd(&self->fd);
+	close_fd(&self->fd2);
+	close_fd(&self->dev_fd);
+	if (self->vm)
+		kvm_vm_free(self->vm);
 }
 
-/* F2: ADD of a non-VFIO file is EINVAL. */
+/* ADD of a file that is neither a VFIO group nor a device is EINVAL. */
 TEST_F(not_vfio, add_einval)
 {
 	test_err_add(EINVAL, self->dev_fd, self->fd);
 	test_err_add(EINVAL, self->dev_fd, self->fd);
 }
 
-/* F7: DEL of a file that is not tracked is ENOENT, whatever it is. */
+/* DEL of a file that is not tracked is ENOENT, whatever it is. */
 TEST_F(not_vfio, del_enoent)
 {
 	test_err_del(ENOENT, self->dev_fd, self->fd);
 }
 
-/* The device itself still works after the refusal. */
+/* The device still works after the refusal. */
 TEST_F(not_vfio, device_still_works)
 {
 	test_err_add(EINVAL, self->dev_fd, self->fd);
-	ASSERT_EQ(0, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
-			      KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD, NULL));
+	ASSERT_EQ(0, __kvm_has_device_attr(self->dev_fd, KVM_DEV_VFIO_FILE,
+					   KVM_DEV_VFIO_FILE_ADD));
 	test_err_del(ENOENT, self->dev_fd, self->fd);
 }
 
-/* F9, F5, F8: a group file, with the reference oracle. */
+/* ---- group files ---------------------------------------------------- */
+
+/* A group is accepted and deleted; the oracle sees its reference. */
 TEST_F(group, group_add_del)
 {
-	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	ASSERT_EQ(-EBUSY, group_reopen());
 	test_cmd_add(self->dev_fd, self->g);
 	test_cmd_del(self->dev_fd, self->g);
 	close_fd(&self->g);
-	ASSERT_EQ(0, group_reopen(self->path));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* F5: the device holds its own reference: the group stays busy. */
+/* The device holds its own reference: the group stays busy. */
 TEST_F(group, group_ref_held_after_close)
 {
 	int g2;
@@ -418,15 +672,15 @@ TEST_F(group, group_ref_held_after_close)
 	test_cmd_add(self->dev_fd, self->g);
 	g2 = dup(self->g);
 	close_fd(&self->g);
-	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	ASSERT_EQ(-EBUSY, group_reopen());
 	/* DEL through the dup, which is the same struct file. */
 	test_cmd_del(self->dev_fd, g2);
-	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	ASSERT_EQ(-EBUSY, group_reopen());
 	close(g2);
-	ASSERT_EQ(0, group_reopen(self->path));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* F4: the same group fd again, or a dup of it, is EEXIST. */
+/* The same group fd again, or a dup of it, is EEXIST. */
 TEST_F(group, group_add_twice_eexist)
 {
 	int d;
@@ -442,7 +696,7 @@ TEST_F(group, group_add_twice_eexist)
 	test_err_del(ENOENT, self->dev_fd, self->g);
 }
 
-/* F7: DEL of a group that is open but not tracked is ENOENT. */
+/* DEL of a group that is open but not tracked is ENOENT. */
 TEST_F(group, group_del_untracked)
 {
 	test_err_del(ENOENT, self->dev_fd, self->g);
@@ -451,66 +705,73 @@ TEST_F(group, group_del_untracked)
 	test_err_del(ENOENT, self->dev_fd, self->g);
 }
 
-/* R1: closing the device drops the reference. */
+/* Closing the device drops the reference. */
 TEST_F(group, group_released_on_device_close)
 {
 	test_cmd_add(self->dev_fd, self->g);
 	close_fd(&self->g);
-	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	ASSERT_EQ(-EBUSY, group_reopen());
 	close_fd(&self->dev_fd);
-	ASSERT_EQ(0, group_reopen(self->path));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/*
- * R1: release runs under kvm->lock and takes nothing of the device's
- * there (the sPAPR suite explains the cycle that would close).
- */
-TEST_F(group, release_lock_order)
-{
-	static const char *const inner[] = { "&kv->lock", NULL };
-
-	test_cmd_add(self->dev_fd, self->g);
-	close_fd(&self->dev_fd);
-	expect_lockdep_not_under(_metadata, "&kvm->lock", inner);
-}
-
-/* R2: VM closed first; the device works until its own fd is closed. */
+/* The VM closed first: the device works until its own fd is closed. */
 TEST_F(group, vm_closed_first)
 {
 	test_cmd_add(self->dev_fd, self->g);
-	close_fd(&self->vm_fd);
+	kvm_vm_free(self->vm);
+	self->vm = NULL;
 	test_err_add(EEXIST, self->dev_fd, self->g);
 	test_cmd_del(self->dev_fd, self->g);
 	test_cmd_add(self->dev_fd, self->g);
 	close_fd(&self->g);
-	ASSERT_EQ(-EBUSY, group_reopen(self->path));
+	ASSERT_EQ(-EBUSY, group_reopen());
 	close_fd(&self->dev_fd);
-	ASSERT_EQ(0, group_reopen(self->path));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* R1: device closed first, then the VM. */
+/* The device closed first, then the VM. */
 TEST_F(group, device_closed_first)
 {
 	test_cmd_add(self->dev_fd, self->g);
 	close_fd(&self->g);
 	close_fd(&self->dev_fd);
-	ASSERT_EQ(0, group_reopen(self->path));
-	close_fd(&self->vm_fd);
-	ASSERT_EQ(0, group_reopen(self->path));
+	ASSERT_EQ(0, group_reopen());
+	kvm_vm_free(self->vm);
+	self->vm = NULL;
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* F9: a device fd from VFIO_GROUP_GET_DEVICE_FD is accepted. */
+/*
+ * The same group in two VMs: both accept it (VFIO keeps the kvm of the
+ * last ADD), and each device holds its own reference.
+ */
+TEST_F(group, same_group_two_vms)
+{
+	struct kvm_vm *vm2 = vm_create_barebones();
+	int dev2 = vfio_dev_create(vm2);
+
+	ASSERT_LE(0, dev2);
+	test_cmd_add(self->dev_fd, self->g);
+	test_cmd_add(dev2, self->g);
+	close_fd(&self->g);
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(-EBUSY, group_reopen());	/* the second still holds it */
+	close(dev2);
+	ASSERT_EQ(0, group_reopen());
+	kvm_vm_free(vm2);
+}
+
+/* ---- device fds and cdevs ------------------------------------------- */
+
+/* A device fd from VFIO_GROUP_GET_DEVICE_FD is accepted. */
 TEST_F(kvm_vfio, group_device_fd)
 {
 	struct group_chain c;
-	const char *path;
-	int r;
 
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	r = group_chain_open(&c, path, true);
-	ASSERT_EQ(0, r) TH_LOG("group/container/device: %s", strerror(-r));
+	if (no_group(_metadata))
+		return;
+	ASSERT_EQ(0, group_chain_open(&c, true));
 	test_cmd_add(self->dev_fd, c.device);
 	test_err_add(EEXIST, self->dev_fd, c.device);
 	test_cmd_add(self->dev_fd, c.group);
@@ -518,45 +779,40 @@ TEST_F(kvm_vfio, group_device_fd)
 	test_err_del(ENOENT, self->dev_fd, c.device);
 	test_cmd_del(self->dev_fd, c.group);
 	group_chain_close(&c);
-	ASSERT_EQ(0, group_reopen(path));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* F2: the container of a group is not a VFIO file for the device. */
+/* The container of a group is not a VFIO file for the device. */
 TEST_F(kvm_vfio, container_einval)
 {
 	struct group_chain c;
-	const char *path;
 
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	ASSERT_EQ(0, group_chain_open(&c, path, false));
+	if (no_group(_metadata))
+		return;
+	ASSERT_EQ(0, group_chain_open(&c, false));
 	test_err_add(EINVAL, self->dev_fd, c.container);
 	test_err_del(ENOENT, self->dev_fd, c.container);
 	group_chain_close(&c);
 }
 
-/* F9: a device cdev is accepted; DEL drops it. */
+/* A device cdev is accepted; DEL drops it. */
 TEST_F(cdev, cdev_add_del)
 {
 	test_cmd_add(self->dev_fd, self->d);
 	test_err_add(EEXIST, self->dev_fd, self->d);
 	test_cmd_del(self->dev_fd, self->d);
 	test_err_del(ENOENT, self->dev_fd, self->d);
-	close_fd(&self->d);
 }
 
-/* F4: each open() of a cdev is a distinct file, each accepted once. */
+/* Each open() of a cdev is a file of its own, each accepted once. */
 TEST_F(kvm_vfio, cdev_several_opens)
 {
-	const char *path;
 	int d[8], i;
 
-	path = cdev_path();
-	if (!path)
-		SKIP(return, NO_CDEV);
+	if (no_cdev(_metadata))
+		return;
 	for (i = 0; i < 8; i++) {
-		d[i] = open(path, O_RDWR);
+		d[i] = open(vfio_cdev, O_RDWR);
 		ASSERT_LE(0, d[i]);
 		test_cmd_add(self->dev_fd, d[i]);
 	}
@@ -565,79 +821,54 @@ TEST_F(kvm_vfio, cdev_several_opens)
 	for (i = 0; i < 8; i += 2)
 		test_cmd_del(self->dev_fd, d[i]);
 	for (i = 0; i < 8; i++)
-		ASSERT_EQ(i % 2 ? 0 : -ENOENT, file_del(self->dev_fd, d[i]));
+		ASSERT_EQ(i % 2 ? 0 : -ENOENT,
+			  file_attr(self->dev_fd, KVM_DEV_VFIO_FILE_DEL, d[i]));
 	for (i = 0; i < 8; i++)
 		close(d[i]);
 }
 
-/* Group and cdev of one device can be tracked together. */
+/* The group and the cdev of one device can be tracked together. */
 TEST_F(kvm_vfio, group_and_cdev_together)
 {
-	const char *gpath, *cpath;
 	int g, d;
 
-	gpath = group_path();
-	if (!gpath)
-		SKIP(return, NO_MTTY);
-	cpath = cdev_path();
-	if (!cpath)
-		SKIP(return, NO_CDEV);
-	g = open(gpath, O_RDWR);
-	d = open(cpath, O_RDWR);
+	if (no_cdev(_metadata))
+		return;
+	g = open(vfio_group, O_RDWR);
 	ASSERT_LE(0, g);
+	d = open(vfio_cdev, O_RDWR);
 	ASSERT_LE(0, d);
 	test_cmd_add(self->dev_fd, g);
 	test_cmd_add(self->dev_fd, d);
 	close(g);
 	close(d);
 	close_fd(&self->dev_fd);
-	ASSERT_EQ(0, group_reopen(gpath));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* X1: the same file in two VMs: both accept it (VFIO keeps the last kvm). */
-TEST_F(group, same_group_two_vms)
-{
-	int vm2, dev2;
+/* ---- what real VMMs do ---------------------------------------------- */
 
-	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, vm2);
-	dev2 = create_vfio_dev(vm2, 0);
-	ASSERT_LE(0, dev2);
-	test_cmd_add(self->dev_fd, self->g);
-	test_cmd_add(dev2, self->g);
-	close_fd(&self->g);
-	close_fd(&self->dev_fd);
-	/* VM 2's device still holds the group. */
-	ASSERT_EQ(-EBUSY, group_reopen(self->path));
-	close(dev2);
-	ASSERT_EQ(0, group_reopen(self->path));
-	close(vm2);
-}
-
-/* Client A (QEMU, crosvm, rust-vmm): the legacy group path. */
+/* QEMU, crosvm and rust-vmm on the legacy group path. */
 TEST_F(kvm_vfio, client_a_group_path)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
-	const char *path;
 	int group, container, device;
 
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	close(self->dev_fd);		/* the client creates it itself */
-	self->dev_fd = -1;
-	group = open(path, O_RDWR);
+	if (no_group(_metadata))
+		return;
+	close_fd(&self->dev_fd);	/* the VMM creates it itself */
+	group = open(vfio_group, O_RDWR);
 	ASSERT_LE(0, group);
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &st));
-	ASSERT_TRUE(!!(st.flags & VFIO_GROUP_FLAGS_VIABLE));
+	ASSERT_TRUE(st.flags & VFIO_GROUP_FLAGS_VIABLE);
 	container = open("/dev/vfio/vfio", O_RDWR);
 	ASSERT_LE(0, container);
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
 	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
-	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+	self->dev_fd = vfio_dev_create(self->vm);
 	ASSERT_LE(0, self->dev_fd);
 	test_cmd_add(self->dev_fd, group);
-	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
 	ASSERT_LE(0, device);
 	close(device);
 	test_cmd_del(self->dev_fd, group);
@@ -645,130 +876,117 @@ TEST_F(kvm_vfio, client_a_group_path)
 	close(group);
 	close_fd(&self->dev_fd);
 	close(container);
-	ASSERT_EQ(0, group_reopen(path));
+	ASSERT_EQ(0, group_reopen());
 }
 
-/* Client D: teardown without DEL, device fd still open in the driver. */
-TEST_F(kvm_vfio, client_d_close_without_del)
-{
-	struct group_chain c;
-	const char *path;
-
-	path = group_path();
-	if (!path)
-		SKIP(return, NO_MTTY);
-	ASSERT_EQ(0, group_chain_open(&c, path, false));
-	test_cmd_add(self->dev_fd, c.group);
-	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
-	ASSERT_LE(0, c.device);
-	close_fd(&self->dev_fd);
-	/* Regression: VFIO may drop the last kvm reference; close it last. */
-	group_chain_close(&c);
-	ASSERT_EQ(0, group_reopen(path));
-}
-
-/* Client E: the VM is replaced; every fd is added to the new device. */
-TEST_F(kvm_vfio, client_e_vm_replaced)
-{
-	const char *gpath, *cpath;
-	int vm2, dev2, g, d;
-
-	gpath = group_path();
-	if (!gpath)
-		SKIP(return, NO_MTTY);
-	cpath = cdev_path();
-	if (!cpath)
-		SKIP(return, NO_CDEV);
-	g = open(gpath, O_RDWR);
-	d = open(cpath, O_RDWR);
-	ASSERT_LE(0, g);
-	ASSERT_LE(0, d);
-	test_cmd_add(self->dev_fd, g);
-	test_cmd_add(self->dev_fd, d);
-	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-	ASSERT_LE(0, vm2);
-	dev2 = create_vfio_dev(vm2, 0);
-	ASSERT_LE(0, dev2);
-	close(self->dev_fd);
-	self->dev_fd = dev2;
-	close(self->vm_fd);
-	self->vm_fd = vm2;
-	test_cmd_add(self->dev_fd, g);
-	test_cmd_add(self->dev_fd, d);
-	close(g);
-	close(d);
-	ASSERT_EQ(-EBUSY, group_reopen(gpath));
-	close_fd(&self->dev_fd);
-	ASSERT_EQ(0, group_reopen(gpath));
-}
-
-#ifdef VFIO_DEVICE_BIND_IOMMUFD
-/* Client B (QEMU with iommufd, rust-vmm): the cdev path. */
+/* QEMU with iommufd, and rust-vmm: the cdev path. */
 TEST_F(kvm_vfio, client_b_cdev_path)
 {
-	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
-	struct vfio_device_detach_iommufd_pt dt = { .argsz = sizeof(dt) };
-	const char *path;
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
 	int device, iommufd;
-	__u32 ioas = 0;
 
-	path = cdev_path();
-	if (!path)
-		SKIP(return, NO_CDEV);
+	if (no_cdev(_metadata))
+		return;
 	iommufd = open("/dev/iommu", O_RDWR);
 	if (iommufd < 0)
 		SKIP(return, "no /dev/iommu (CONFIG_IOMMUFD)");
-	device = open(path, O_RDWR);
+	device = open(vfio_cdev, O_RDWR);
 	ASSERT_LE(0, device);
 	test_cmd_add(self->dev_fd, device);
-	ASSERT_EQ(0, iommufd_ioas(iommufd, &ioas));
+	ASSERT_EQ(0, ioctl(iommufd, IOMMU_IOAS_ALLOC, &ioas));
 	ASSERT_EQ(0, cdev_bind(device, iommufd));
-	at.pt_id = ioas;
-	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
-	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt));
+	attach.pt_id = ioas.out_ioas_id;
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	ASSERT_EQ(0, ioctl(device, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
 	test_cmd_del(self->dev_fd, device);
 	close(device);
 	close(iommufd);
 }
 
-/* Client C (QEMU): BIND fails, the client deletes the file again. */
+/* QEMU when BIND fails: the file is deleted again. */
 TEST_F(cdev, client_c_bind_failure)
 {
 	test_cmd_add(self->dev_fd, self->d);
-	ASSERT_GT(0, cdev_bind(self->d, -1));	/* no such iommufd */
+	ASSERT_EQ(-EINVAL, cdev_bind(self->d, -1));	/* not an fd at all */
 	test_cmd_del(self->dev_fd, self->d);
 	test_err_del(ENOENT, self->dev_fd, self->d);
-	close_fd(&self->d);
 }
-#endif
+
+/*
+ * Teardown without DEL, the device fd still open.  VFIO may then drop the
+ * last kvm reference when the device fd is closed last.
+ */
+TEST_F(kvm_vfio, client_d_close_without_del)
+{
+	struct group_chain c;
+
+	if (no_group(_metadata))
+		return;
+	ASSERT_EQ(0, group_chain_open(&c, false));
+	test_cmd_add(self->dev_fd, c.group);
+	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
+	ASSERT_LE(0, c.device);
+	close_fd(&self->dev_fd);
+	kvm_vm_free(self->vm);
+	self->vm = NULL;
+	group_chain_close(&c);
+	ASSERT_EQ(0, group_reopen());
+}
+
+/* The VM is replaced (QEMU's reset of a confidential VM): ADD again. */
+TEST_F(kvm_vfio, client_e_vm_replaced)
+{
+	struct kvm_vm *vm2;
+	int dev2, g, d;
+
+	if (no_cdev(_metadata))
+		return;
+	g = open(vfio_group, O_RDWR);
+	ASSERT_LE(0, g);
+	d = open(vfio_cdev, O_RDWR);
+	ASSERT_LE(0, d);
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_add(self->dev_fd, d);
+	vm2 = vm_create_barebones();
+	dev2 = vfio_dev_create(vm2);
+	ASSERT_LE(0, dev2);
+	close(self->dev_fd);
+	self->dev_fd = dev2;
+	kvm_vm_free(self->vm);
+	self->vm = vm2;
+	test_cmd_add(self->dev_fd, g);
+	test_cmd_add(self->dev_fd, d);
+	close(g);
+	close(d);
+	ASSERT_EQ(-EBUSY, group_reopen());
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(0, group_reopen());
+}
 
 #define MANY 4096
 
-/* 4,096 distinct files tracked, half deleted, the device closed. */
+/* 4,096 files tracked, half of them deleted, then the device closed. */
 TEST_F_TIMEOUT(kvm_vfio, many_files_released, 120)
 {
 	struct rlimit rl = { MANY + 256, MANY + 256 };
-	const char *gpath, *cpath;
 	long before, after;
 	int *d, g, i;
 
-	gpath = group_path();
-	if (!gpath)
-		SKIP(return, NO_MTTY);
-	cpath = cdev_path();
-	if (!cpath)
-		SKIP(return, NO_CDEV);
+	if (no_cdev(_metadata))
+		return;
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	d = calloc(MANY, sizeof(*d));
 	ASSERT_NE(NULL, d);
 	before = files_in_use();
 	ASSERT_LE(0, before);
-	g = open(gpath, O_RDWR);
+	g = open(vfio_group, O_RDWR);
 	ASSERT_LE(0, g);
 	test_cmd_add(self->dev_fd, g);
 	close(g);
 	for (i = 0; i < MANY; i++) {
-		d[i] = open(cpath, O_RDWR);
+		d[i] = open(vfio_cdev, O_RDWR);
 		ASSERT_LE(0, d[i]) TH_LOG("open %d: %s", i, strerror(errno));
 		test_cmd_add(self->dev_fd, d[i]);
 	}
@@ -779,9 +997,9 @@ TEST_F_TIMEOUT(kvm_vfio, many_files_released, 120)
 	/* Half the cdev files and the group are still held by the device. */
 	after = files_in_use();
 	ASSERT_LE(before + MANY / 2, after);
-	ASSERT_EQ(-EBUSY, group_reopen(gpath));
+	ASSERT_EQ(-EBUSY, group_reopen());
 	close_fd(&self->dev_fd);
-	ASSERT_EQ(0, group_reopen(gpath));
+	ASSERT_EQ(0, group_reopen());
 	/* Far below the 2,048 files a leak would leave. */
 	after = files_in_use();
 	ASSERT_GT(before + FILE_NR_SLACK, after)
@@ -789,4 +1007,9 @@ TEST_F_TIMEOUT(kvm_vfio, many_files_released, 120)
 	free(d);
 }
 
-TEST_HARNESS_MAIN
+int main(int argc, char *argv[])
+{
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_DEVICE_CTRL));
+	vfio_device_find();
+	return test_harness_run(argc, argv);
+}

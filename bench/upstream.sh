@@ -1,0 +1,263 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# upstream.sh: the series we send upstream, patches/upstream/7.3/ (the
+# newest line), and its stable backport, patches/upstream/6.12/.
+#
+#   upstream.sh selftest DIR  build the series' kvm_vfio_test, on the KVM
+#                             selftest library of the 7.3 tree with the
+#                             series applied (static, x86_64), into DIR;
+#                             prints the program's path
+#   upstream.sh series        write patches/upstream/7.3/ again from the
+#                             patches and tools/testing/selftests/kvm/
+#                             kvm_vfio_test.c, which patch 0003 adds: edit
+#                             the test there, then run this (make
+#                             upstream-series)
+#   upstream.sh check KSRC    for a maintainer (make upstream-check
+#                             KSRC=...): on a new branch of the kernel git
+#                             tree KSRC, git am the series, checkpatch
+#                             --strict each patch, build the selftest and
+#                             vfio.o (x86_64; powerpc too with its cross
+#                             compiler), and run the selftest when this
+#                             machine has /dev/kvm
+#
+# The test program lives in the repository as a file, so that the bench
+# and the developers read and edit it like the others; patch 0003 is
+# written from it, and 'selftest' refuses to build a series whose copy
+# differs.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+LINE=7.3
+SERIES="$SRC_DIR/patches/upstream/$LINE"
+TEST_C=tools/testing/selftests/kvm/kvm_vfio_test.c
+
+# series_tree: the bench's tree of the 7.3 stockfix kernel, pristine 7.3
+# with every patch of the series applied.
+series_tree() {
+	KLINE=$LINE "$BENCH_DIR/kernel.sh" tree stockfix
+}
+
+# build_selftest TREE OUT: kvm_vfio_test of TREE's KVM selftests, static,
+# into OUT/build; warnings in the test itself fail.
+build_selftest() {
+	local tree=$1 out=$2 log="$BENCH_LOGDIR/upstream-selftest.log"
+	mkdir -p "$out"
+	if [ "$(cat "$out/headers/.tree" 2>/dev/null)" != "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" ]; then
+		step "upstream: installing the series tree's UAPI headers"
+		rm -rf "$out/headers"
+		make -s -C "$tree" O="$out/hdr-build" ARCH=x86_64 \
+			INSTALL_HDR_PATH="$out/headers" headers_install \
+			>"$log" 2>&1 || die "headers_install failed; see $log"
+		echo "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" >"$out/headers/.tree"
+	fi
+	step "upstream: building kvm_vfio_test on the KVM selftest library"
+	make -C "$tree/tools/testing/selftests/kvm" OUTPUT="$out/build" \
+		INSTALL_HDR_PATH="$out/headers" \
+		KHDR_INCLUDES="-isystem $out/headers/include" \
+		LDFLAGS="-static -pthread -no-pie" -j"${JOBS:-3}" \
+		"$out/build/kvm_vfio_test" >"$log" 2>&1 ||
+		{ tail -20 "$log" >&2; die "building kvm_vfio_test failed; see $log"; }
+	if grep -E 'kvm_vfio_test\.c.*(warning|error)' "$log" >&2; then
+		die "kvm_vfio_test.c has warnings; see $log"
+	fi
+	echo "$out/build/kvm_vfio_test"
+}
+
+cmd_selftest() {
+	local out=${1:?usage: upstream.sh selftest DIR} tree
+	tree=$(series_tree)
+	cmp -s "$tree/$TEST_C" "$SRC_DIR/$TEST_C" ||
+		die "$TEST_C differs from the copy patches/upstream/$LINE/ adds; run 'make upstream-series'"
+	build_selftest "$tree" "$out"
+}
+
+# A throw-away git repository of the pristine 7.3 files the series
+# touches, for git am and format-patch.
+scratch_repo() {
+	local repo=$1 pristine
+	pristine=$(KLINE=$LINE "$BENCH_DIR/kernel.sh" pristine)
+	rm -rf "$repo"
+	mkdir -p "$repo"
+	(cd "$pristine" && cp -r --parents MAINTAINERS virt/kvm Documentation/virt/kvm \
+		tools/testing/selftests/kvm "$repo/")
+	git -C "$repo" init -q
+	git -C "$repo" add -A
+	git -C "$repo" -c user.name=pristine -c user.email=pristine@localhost \
+		commit -q -m "linux $LINE pristine"
+}
+
+cmd_series() {
+	local repo="$KVM_VFIO_CACHE/upstream/series-repo" out p n=0 cover
+	[ -f "$SERIES/0000-cover-letter.patch" ] ||
+		die "no $SERIES/0000-cover-letter.patch to take the cover letter from"
+	scratch_repo "$repo"
+	for p in "$SERIES"/0*.patch; do
+		case "$p" in *0000-cover-letter.patch) continue ;; esac
+		git -C "$repo" am -q "$p" ||
+			die "$(basename "$p") does not apply to pristine $LINE; fix it by hand"
+		n=$((n + 1))
+		# The patch that adds the test gets the repository's copy.
+		if git -C "$repo" show --stat --format= HEAD | grep -q "${TEST_C#tools/testing/selftests/kvm/}"; then
+			cp "$SRC_DIR/$TEST_C" "$repo/$TEST_C"
+			git -C "$repo" add "$TEST_C"
+			git -C "$repo" commit -q --amend --no-edit
+		fi
+	done
+	out="$KVM_VFIO_CACHE/upstream/series-out"
+	rm -rf "$out"
+	git -C "$repo" format-patch -q --cover-letter -o "$out" "HEAD~$n"
+	# The cover letter keeps its subject and text; shortlog and diffstat
+	# are new.
+	cover="$out/0000-cover-letter.patch"
+	python3 - "$SERIES/0000-cover-letter.patch" "$cover" <<'EOF'
+import re, sys
+old = open(sys.argv[1]).read()
+gen = open(sys.argv[2]).read()
+subj = re.search(r'^Subject: \[PATCH 0/\d+\] (.*(?:\n .*)*)', old, re.M).group(1)
+body = old.split('\n\n', 1)[1]
+blurb = re.split(r'\n(?=\S.* \(\d+\):\n)', body, 1)[0]
+gen = re.sub(r'\*\*\* SUBJECT HERE \*\*\*', lambda m: subj, gen)
+gen = gen.replace('*** BLURB HERE ***', blurb.rstrip('\n'))
+open(sys.argv[2], 'w').write(gen)
+EOF
+	# Dates and commit ids change at every run; keep the old ones where
+	# the content is the same.
+	for p in "$out"/*.patch; do
+		local old="$SERIES/$(basename "$p")"
+		if [ -f "$old" ] && diff -q <(sed '1d;/^Date: /d' "$old") \
+			<(sed '1d;/^Date: /d' "$p") >/dev/null; then
+			cp "$old" "$p"
+		fi
+	done
+	rm -f "$SERIES"/*.patch
+	cp "$out"/*.patch "$SERIES/"
+	step "upstream: patches/upstream/$LINE/ written ($n patches and the cover letter)"
+	git -C "$SRC_DIR" status --short -- "patches/upstream/$LINE"
+}
+
+# report NAME STATUS: one line of the check's table; STATUS is ok,
+# "SKIP: why" or FAILED.
+report() {
+	printf '  %-60s %s\n' "$1" "$2"
+	case "$2" in
+	ok) n_ok=$((n_ok + 1)) ;;
+	SKIP*) n_skip=$((n_skip + 1)) ;;
+	*) n_bad=$((n_bad + 1)) ;;
+	esac
+}
+
+# kbuild_dir TREE OUT LOG ARCH-ARGS... -- FRAGMENTS... -- DIR: tinyconfig
+# plus the bench's config fragments, then DIR built with W=1, going on
+# past other files (W=1 turns warnings of theirs into errors on powerpc):
+# vfio.o must be built, without a warning of its own.
+kbuild_dir() {
+	local tree=$1 out=$2 log=$3 args=() frags=() dir
+	shift 3
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	while [ "$1" != -- ]; do frags+=("$BENCH_DIR/config/$1.config"); shift; done
+	dir=$2
+	{
+		make -C "$tree" O="$out" "${args[@]}" tinyconfig &&
+		(cd "$out" && "$tree/scripts/kconfig/merge_config.sh" -m .config "${frags[@]}") &&
+		make -C "$tree" O="$out" "${args[@]}" olddefconfig &&
+		rm -f "$out/virt/kvm/vfio.o"
+		make -k -C "$tree" O="$out" "${args[@]}" -j"${JOBS:-3}" W=1 "$dir" || true
+	} >"$log" 2>&1
+	[ -f "$out/virt/kvm/vfio.o" ] && ! grep -E 'virt/kvm/vfio\.c.*(warning|error)' "$log"
+}
+
+cmd_check() {
+	local ksrc=${1:-} branch work p name ign tests
+	n_ok=0 n_skip=0 n_bad=0
+	[ -n "$ksrc" ] || die "usage: make upstream-check KSRC=<path to a kernel git tree>"
+	git -C "$ksrc" rev-parse --git-dir >/dev/null 2>&1 ||
+		die "KSRC=$ksrc is not a git tree; give a kernel git checkout ('git init -q && git add -Af . && git commit -qm base' turns an unpacked tree into one)"
+	[ -x "$ksrc/scripts/checkpatch.pl" ] ||
+		die "KSRC=$ksrc has no scripts/checkpatch.pl: not a kernel tree"
+	work="$KVM_VFIO_CACHE/upstream/check"
+	rm -rf "$work"
+	mkdir -p "$work"
+	branch="kvm-vfio-upstream-check-$(date +%s)"
+	mapfile -t patches < <(ls "$SERIES"/0*.patch | grep -v '/0000-cover-letter\.patch$')
+
+	step "upstream-check: git am of patches/upstream/$LINE on a new worktree and branch $branch of $ksrc"
+	git -C "$ksrc" worktree add -q -b "$branch" "$work/tree" HEAD
+	if git -C "$work/tree" am "${patches[@]}" >"$work/am.log" 2>&1; then
+		sed 's/^/    /' "$work/am.log"
+		report "git am (${#patches[@]} patches)" ok
+	else
+		sed 's/^/    /' "$work/am.log" | tail -20
+		git -C "$work/tree" am --abort 2>/dev/null || true
+		report "git am" FAILED
+	fi
+
+	for p in "${patches[@]}"; do
+		name=$(basename "$p")
+		# A Fixes: id must be in the tree's history for checkpatch to
+		# find it; an unpacked tree made a git repository has none.
+		ign=()
+		for id in $(sed -n 's/^Fixes: \([0-9a-f]\{12,\}\) .*/\1/p' "$p"); do
+			git -C "$ksrc" cat-file -e "$id^{commit}" 2>/dev/null ||
+				ign=(--ignore UNKNOWN_COMMIT_ID)
+		done
+		if (cd "$work/tree" && ./scripts/checkpatch.pl --strict --quiet "${ign[@]}" "$p") \
+			>"$work/checkpatch-$name.txt" 2>&1; then
+			report "checkpatch --strict $name${ign:+ (Fixes: ids not in this history)}" ok
+		else
+			sed 's/^/    /' "$work/checkpatch-$name.txt" | head -20
+			report "checkpatch --strict $name" FAILED
+		fi
+	done
+
+	if build_selftest "$work/tree" "$work/selftest" >"$work/selftest.path"; then
+		report "kvm_vfio_test builds on the KVM selftest library" ok
+	else
+		report "kvm_vfio_test builds on the KVM selftest library" FAILED
+	fi
+
+	step "upstream-check: building arch/x86/kvm/ with W=1 (tinyconfig + bench/config/base, slim)"
+	if kbuild_dir "$work/tree" "$work/x86" "$work/x86.log" ARCH=x86_64 -- base slim -- arch/x86/kvm/; then
+		report "virt/kvm/vfio.c builds, W=1 (x86_64)" ok
+	else
+		tail -20 "$work/x86.log" | sed 's/^/    /'
+		report "virt/kvm/vfio.c builds, W=1 (x86_64)" FAILED
+	fi
+	if command -v powerpc64le-linux-gnu-gcc >/dev/null; then
+		step "upstream-check: building arch/powerpc/kvm/ with W=1 (pseries, SPAPR_TCE_IOMMU)"
+		if kbuild_dir "$work/tree" "$work/ppc" "$work/ppc.log" ARCH=powerpc \
+			CROSS_COMPILE=powerpc64le-linux-gnu- -- ppc64 -- arch/powerpc/kvm/; then
+			report "virt/kvm/vfio.c builds, W=1 (powerpc, sPAPR TCE)" ok
+		else
+			tail -20 "$work/ppc.log" | sed 's/^/    /'
+			report "virt/kvm/vfio.c builds, W=1 (powerpc, sPAPR TCE)" FAILED
+		fi
+	else
+		report "virt/kvm/vfio.c builds (powerpc)" "SKIP: no powerpc64le-linux-gnu-gcc (bench/deps.sh installs it)"
+	fi
+
+	tests=$(cat "$work/selftest.path" 2>/dev/null || true)
+	if [ -z "$tests" ]; then
+		report "kvm_vfio_test passes" "SKIP: it did not build"
+	elif ! [ -w /dev/kvm ]; then
+		report "kvm_vfio_test passes" "SKIP: no /dev/kvm here; 'make check' runs it in its guests"
+	elif "$tests" >"$work/selftest.tap" 2>&1; then
+		report "kvm_vfio_test passes on this machine ($(sed -n 's/^# Totals: //p' "$work/selftest.tap"))" ok
+	else
+		grep -E '^not ok|^# Totals' "$work/selftest.tap" | sed 's/^/    /'
+		report "kvm_vfio_test passes on this machine" FAILED
+	fi
+
+	git -C "$ksrc" worktree remove --force "$work/tree"
+	git -C "$ksrc" branch -q -D "$branch"
+	step "upstream-check: $n_ok ok, $n_bad failed, $n_skip skipped (logs: $work)"
+	[ "$n_bad" -eq 0 ] || exit 1
+}
+
+case "${1:-}" in
+selftest) cmd_selftest "${2:-}" ;;
+series) cmd_series ;;
+check) cmd_check "${2:-}" ;;
+*) die "usage: upstream.sh selftest DIR | series | check KSRC" ;;
+esac
