@@ -29,12 +29,7 @@ arch_qemu() {
 		  -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
 		  -device isa-debug-exit,iobase=0x501,iosize=1
 		  -kernel "$1" -initrd "$2"
-		  -append "console=ttyS0 intel_iommu=on iommu=pt rcupdate.rcu_expedited=1 $3")
+		  -append "console=ttyS0 intel_iommu=on iommu=pt $3")
 	# iommu=pt: the emulated IOMMU translates only for the VFIO devices;
 	# the rest (virtio-9p) stay identity-mapped.
-	# rcu_expedited: under TCG a normal RCU grace period takes 150 ms or
-	# more, and delete_module, VM teardown and fd release wait for
-	# several; expedited grace periods are the same guarantee, forced by
-	# IPIs.  The 6.12 module guest's 1,000 load/unload cycles took 389 s
-	# (197 s in delete_module) without it and 73 s (14 s) with it.
 }
