@@ -79,16 +79,22 @@ mkfifo "$lane/queue"
 lane_pid=$!
 exec 8>"$lane/queue"
 
-for k in "${KERNELS[@]}"; do
-	line=${k%%-*} v=${k#*-}
-	# This line's source, if it is still being fetched: wait for it (once).
+# src_wait [LINE]: wait for LINE's source (every line's without LINE)
+# if it is still being fetched, once.
+src_wait() {
+	local i p
 	for i in "${!src_pids[@]}"; do
 		p=${src_pids[$i]}
-		[ "${p%%=*}" = "$line" ] || continue
-		wait "${p#*=}" || die "the linux $line source could not be fetched or unpacked"
-		cat "$lane/src-$line.out" >&2
+		[ -z "${1:-}" ] || [ "${p%%=*}" = "$1" ] || continue
+		wait "${p#*=}" || die "the linux ${p%%=*} source could not be fetched or unpacked"
+		cat "$lane/src-${p%%=*}.out" >&2
 		unset "src_pids[$i]"
 	done
+}
+
+for k in "${KERNELS[@]}"; do
+	line=${k%%-*} v=${k#*-}
+	src_wait "$line"
 	# A kernel that does not build, or whose initramfs does not, is a
 	# failed case of the summary; the others still run.
 	if ! KLINE=$line "$BENCH_DIR/kernel.sh" build "$v"; then
@@ -99,12 +105,7 @@ for k in "${KERNELS[@]}"; do
 	# lane, so that two guests never compile the same programs at once.
 	# The x86_64 images carry the upstream selftest, built from the 7.3
 	# tree: every line's source must be unpacked by then.
-	for i in "${!src_pids[@]}"; do
-		p=${src_pids[$i]}
-		wait "${p#*=}" || die "the linux ${p%%=*} source could not be fetched or unpacked"
-		cat "$lane/src-${p%%=*}.out" >&2
-		unset "src_pids[$i]"
-	done
+	src_wait
 	s=$SECONDS
 	if ! KLINE=$line "$BENCH_DIR/initramfs.sh" "$v" >/dev/null; then
 		failed+=(--failed "$k: its initramfs could not be built (see the messages above)")

@@ -65,22 +65,6 @@ static void vm_close(struct vm *vm)
 	vm->vm_fd = -1;
 }
 
-/* Write @val to @dir/@file (sysfs): 0 or -errno. */
-static int sysfs_write(const char *dir, const char *file, const char *val)
-{
-	char path[400];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static int set_require_kvm(bool on)
 {
 	return sysfs_write(REQUIRE_KVM_DIR, "require_kvm", on ? "Y" : "N");

@@ -294,7 +294,43 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* A VM and its KVM-VFIO device. */
+/* What every fixture starts from: a VM and its KVM-VFIO device. */
+static void vm_dev_open(struct __test_metadata *_metadata,
+			struct kvm_vm **vm, int *dev_fd)
+{
+	*vm = vm_create_barebones();
+	*dev_fd = vfio_dev_create(*vm);
+	ASSERT_LE(0, *dev_fd);
+}
+
+/* Either may have been closed by the case already. */
+static void vm_dev_close(struct kvm_vm **vm, int *dev_fd)
+{
+	close_fd(dev_fd);
+	if (*vm)
+		kvm_vm_free(*vm);
+	*vm = NULL;
+}
+
+/*
+ * The group and cdev fixtures: the same, and the group (or the cdev)
+ * open in @fd; the case SKIPs without one.
+ */
+static void vfile_open(struct __test_metadata *_metadata, struct kvm_vm **vm,
+		       int *dev_fd, int *fd, bool cdev)
+{
+	const char *path = cdev ? vfio_cdev : vfio_group;
+
+	*fd = -1;
+	vm_dev_open(_metadata, vm, dev_fd);
+	if (_metadata->exit_code)
+		return;
+	if (cdev ? no_cdev(_metadata) : no_group(_metadata))
+		return;
+	*fd = open(path, O_RDWR);
+	ASSERT_LE(0, *fd) TH_LOG("%s: %s", path, strerror(errno));
+}
+
 FIXTURE(kvm_vfio) {
 	struct kvm_vm *vm;
 	int dev_fd;
@@ -302,16 +338,12 @@ FIXTURE(kvm_vfio) {
 
 FIXTURE_SETUP(kvm_vfio)
 {
-	self->vm = vm_create_barebones();
-	self->dev_fd = vfio_dev_create(self->vm);
-	ASSERT_LE(0, self->dev_fd);
+	vm_dev_open(_metadata, &self->vm, &self->dev_fd);
 }
 
 FIXTURE_TEARDOWN(kvm_vfio)
 {
-	close_fd(&self->dev_fd);
-	if (self->vm)
-		kvm_vm_free(self->vm);
+	vm_dev_close(&self->vm, &self->dev_fd);
 }
 
 /* The same with the group open (self->g). */
@@ -322,22 +354,13 @@ FIXTURE(group) {
 
 FIXTURE_SETUP(group)
 {
-	self->g = -1;
-	self->vm = vm_create_barebones();
-	self->dev_fd = vfio_dev_create(self->vm);
-	ASSERT_LE(0, self->dev_fd);
-	if (no_group(_metadata))
-		return;
-	self->g = open(vfio_group, O_RDWR);
-	ASSERT_LE(0, self->g) TH_LOG("%s: %s", vfio_group, strerror(errno));
+	vfile_open(_metadata, &self->vm, &self->dev_fd, &self->g, false);
 }
 
 FIXTURE_TEARDOWN(group)
 {
 	close_fd(&self->g);
-	close_fd(&self->dev_fd);
-	if (self->vm)
-		kvm_vm_free(self->vm);
+	vm_dev_close(&self->vm, &self->dev_fd);
 }
 
 /* The same with one open of the device's cdev (self->d). */
@@ -348,22 +371,13 @@ FIXTURE(cdev) {
 
 FIXTURE_SETUP(cdev)
 {
-	self->d = -1;
-	self->vm = vm_create_barebones();
-	self->dev_fd = vfio_dev_create(self->vm);
-	ASSERT_LE(0, self->dev_fd);
-	if (no_cdev(_metadata))
-		return;
-	self->d = open(vfio_cdev, O_RDWR);
-	ASSERT_LE(0, self->d) TH_LOG("%s: %s", vfio_cdev, strerror(errno));
+	vfile_open(_metadata, &self->vm, &self->dev_fd, &self->d, true);
 }
 
 FIXTURE_TEARDOWN(cdev)
 {
 	close_fd(&self->d);
-	close_fd(&self->dev_fd);
-	if (self->vm)
-		kvm_vm_free(self->vm);
+	vm_dev_close(&self->vm, &self->dev_fd);
 }
 
 /* ---- creation -------------------------------------------------------- */
@@ -579,9 +593,9 @@ FIXTURE_SETUP(not_vfio)
 
 	self->fd = -1;
 	self->fd2 = -1;
-	self->vm = vm_create_barebones();
-	self->dev_fd = vfio_dev_create(self->vm);
-	ASSERT_LE(0, self->dev_fd);
+	vm_dev_open(_metadata, &self->vm, &self->dev_fd);
+	if (_metadata->exit_code)
+		return;
 
 	if (!strcmp(k, "eventfd")) {
 		self->fd = eventfd(0, 0);
@@ -625,9 +639,7 @@ FIXTURE_TEARDOWN(not_vfio)
 {
 	close_fd(&self->fd);
 	close_fd(&self->fd2);
-	close_fd(&self->dev_fd);
-	if (self->vm)
-		kvm_vm_free(self->vm);
+	vm_dev_close(&self->vm, &self->dev_fd);
 }
 
 /* ADD of a file that is neither a VFIO group nor a device is EINVAL. */

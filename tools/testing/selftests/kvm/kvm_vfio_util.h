@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,23 @@ static inline bool is_ppc64(void)
 	struct utsname u;
 
 	return !uname(&u) && !strncmp(u.machine, "ppc64", 5);
+}
+
+/* Write @val to @dir/@file (sysfs): 0 or -errno. */
+static inline int sysfs_write(const char *dir, const char *file,
+			      const char *val)
+{
+	char path[2 * PATH_MAX];	/* room for any @dir and @file */
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 /* The leak oracle: 0 if the group can be opened (nobody holds it). */

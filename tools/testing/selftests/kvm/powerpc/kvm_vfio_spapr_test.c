@@ -138,18 +138,6 @@ static int kmsg_open(void)
 	return fd;
 }
 
-static int sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 /* A KVM TCE table of @vm_fd covering @pages 4 KiB pages from @offset. */
 static int tce_table(int vm_fd, __u64 liobn, __u64 offset, __u64 pages)
 {
@@ -201,7 +189,7 @@ FIXTURE_TEARDOWN(group)
 	if (self->kmsg >= 0)
 		close(self->kmsg);
 	if (self->unbound[0])	/* for the next cases, whatever happened */
-		sysfs_write("/sys/bus/pci/drivers_probe", self->unbound);
+		sysfs_write("/sys/bus/pci", "drivers_probe", self->unbound);
 	vm_dev_close(&self->kvm_fd, &self->vm_fd, &self->dev_fd);
 }
 
@@ -274,12 +262,12 @@ TEST_F(group, attach_after_device_gone_no_warn)
 	table = tce_table(self->vm_fd, 0x80000000, 0, 1024);
 	ASSERT_LE(0, table);
 	test_cmd_add(self->dev_fd, self->group);
-	ASSERT_EQ(0, sysfs_write(VFIO_PCI_DRIVER "/unbind", name));
+	ASSERT_EQ(0, sysfs_write(VFIO_PCI_DRIVER, "unbind", name));
 	test_err_tce(EIO, self->dev_fd, self->group, table);
 	test_err_tce(EIO, self->dev_fd, self->group, table);	/* again */
 	test_cmd_del(self->dev_fd, self->group);
 	close(table);
-	ASSERT_EQ(0, sysfs_write("/sys/bus/pci/drivers_probe", name));
+	ASSERT_EQ(0, sysfs_write("/sys/bus/pci", "drivers_probe", name));
 	ASSERT_NE(NULL, vfio_pci_find(NULL)) TH_LOG("%s not bound again", name);
 	self->unbound[0] = 0;
 	expect_no_warn(_metadata, self);
