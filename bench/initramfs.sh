@@ -124,12 +124,40 @@ if [ "$KARCH" = powerpc ]; then
 	exit 0
 fi
 
+# guest_busybox: the busybox-static of the guest's architecture: the
+# host's on x86_64; else Debian's package of the same version for KARCH,
+# fetched once into the cache (apt_fetch: nothing is installed).
+guest_busybox() {
+	local ver suite bb deb dir="$KVM_VFIO_CACHE/apt/busybox-$KARCH"
+	if [ "$KARCH" = x86_64 ]; then
+		echo /bin/busybox
+		return
+	fi
+	ver=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null) ||
+		die "busybox-static is not installed; run bench/deps.sh as root"
+	bb="$dir/busybox-$ver"
+	if [ ! -x "$bb" ]; then
+		step "guest: fetching Debian's busybox-static $ver for $KARCH"
+		suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+		rm -rf "$dir/deb"
+		APT_FETCH_ARCH=$KARCH apt_fetch "$suite" "$dir/deb" \
+			"$BENCH_LOGDIR/busybox-$KARCH.log" "busybox-static=$ver" ||
+			die "cannot fetch busybox-static $ver for $KARCH; see $BENCH_LOGDIR/busybox-$KARCH.log"
+		deb=$(ls "$dir"/deb/busybox-static_*.deb)
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$bb.tmp"
+		chmod 755 "$bb.tmp"
+		mv "$bb.tmp" "$bb"
+		rm -rf "$dir/deb"
+	fi
+	echo "$bb"
+}
+
 build_prog "$TESTS/qemu-exit" "$BENCH_DIR/guest/qemu-exit.c"
 # kvm_vfio_test is the upstream submission: written on the KVM selftest
 # library, it is built by that library's Makefile from the 7.3 tree with
-# the series applied (patches/upstream/7.3/), one program for every x86_64
-# kernel of both lines.
-up=$("$BENCH_DIR/upstream.sh" selftest "$KVM_VFIO_CACHE/guest/upstream")
+# the series applied (patches/upstream/7.3/), one program for every kernel
+# of an architecture, of both lines.
+up=$("$BENCH_DIR/upstream.sh" selftest "$KVM_VFIO_CACHE/guest/upstream$GUEST_TAG" "$KARCH")
 cmp -s "$up" "$TESTS/kselftests/kvm_vfio_test" ||
 	install -m 755 "$up" "$TESTS/kselftests/kvm_vfio_test"
 progs=(kvm_vfio_test)
@@ -139,8 +167,12 @@ for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
 		"$DRV_H" "$TRACEFS_H"
 	progs+=("$(basename "$src" .c)")
 done
-# Shell tests run as they are.
+# Shell tests run as they are.  The QEMU client test runs the host's
+# qemu-system-x86_64 over 9p, which an arm64 guest cannot run: not packed
+# there (README, "arm64").
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
+	[ "$KARCH" = x86_64 ] ||
+		[ "$(basename "$src")" != kvm_vfio_qemu_test.sh ] || continue
 	cmp -s "$src" "$TESTS/kselftests/$(basename "$src")" ||
 		install -m 755 "$src" "$TESTS/kselftests/$(basename "$src")"
 	progs+=("$(basename "$src")")
@@ -156,19 +188,23 @@ build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c" "$UTIL
 stage="$GUEST/stage-$variant"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/tests"
-cp /bin/busybox "$stage/bin/busybox"
+cp "$(guest_busybox)" "$stage/bin/busybox"
 # modprobe is kmod's, as on the distributions: busybox's takes a module
 # that is still loading (in /proc/modules, its init not yet run) for
 # loaded and returns at once, so a second KVM_CREATE_DEVICE racing the
 # first one's autoload would find no device type.  kmod waits for it.
-KMOD=$(command -v kmod) || die "no kmod; run bench/deps.sh as root"
-mkdir -p "$stage/sbin" "$stage/usr/bin"
-cp "$KMOD" "$stage/usr/bin/kmod"
-ln -s /usr/bin/kmod "$stage/sbin/modprobe"
-for lib in $(ldd "$KMOD" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
-	mkdir -p "$stage$(dirname "$lib")"
-	cp -L "$lib" "$stage$lib"
-done
+# The host's kmod runs only on x86_64; the arm64 kernels have no module
+# mode, and busybox's modprobe loads their samples.
+if [ "$KARCH" = x86_64 ]; then
+	KMOD=$(command -v kmod) || die "no kmod; run bench/deps.sh as root"
+	mkdir -p "$stage/sbin" "$stage/usr/bin"
+	cp "$KMOD" "$stage/usr/bin/kmod"
+	ln -s /usr/bin/kmod "$stage/sbin/modprobe"
+	for lib in $(ldd "$KMOD" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+fi
 cp "$BENCH_DIR/guest/init" "$stage/init"
 cp -r "$TESTS/." "$stage/tests/"
 # The stock kernel with the series we send upstream runs the series' own
@@ -180,7 +216,7 @@ if [ "$V_TREE" = stockfix ]; then
 fi
 # The kernel's modules, with modules.dep for modprobe.
 krel=$(cat "$OUT/include/config/kernel.release")
-make -s -C "$OUT" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
+make -s -C "$OUT" "${KMAKE[@]}" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
 	modules_install >"$BENCH_LOGDIR/modules-install-$variant.log" 2>&1 ||
 	die "$variant: modules_install failed; see $BENCH_LOGDIR/modules-install-$variant.log"
 [ -f "$stage/lib/modules/$krel/modules.dep" ] ||

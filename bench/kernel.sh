@@ -371,7 +371,7 @@ build_test_driver() {
 			cp "$SRC_DIR/virt/kvm/vfio/$f" "$dsrc/$f"
 	done
 	step "stock: building the test VFIO driver out of tree (log: $log)"
-	make -C "$out" M="$dsrc" CC="ccache gcc" CONFIG_KVM_VFIO_TEST_DRIVER=m \
+	make -C "$out" M="$dsrc" "${KMAKE[@]}" CONFIG_KVM_VFIO_TEST_DRIVER=m \
 		modules >"$log" 2>&1 ||
 		die "stock: building kvm_vfio_test_driver.ko failed; see $log"
 	cp "$dsrc/kvm_vfio_test_driver.ko" "$out/extra/"

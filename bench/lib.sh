@@ -31,12 +31,14 @@ quiet_fail() { "$@" || exit $?; }
 # apt_fetch SUITE DIR LOG PKG=VERSION...: download pinned packages of another
 # Debian suite into DIR without touching the machine's apt sources or
 # installed packages: a separate apt configuration under the cache, with the
-# mirror URI read from the machine's own sources.  Returns non-zero (and
-# says why on stderr) when a package cannot be had.
+# mirror URI read from the machine's own sources.  APT_FETCH_ARCH=arm64
+# takes another architecture's packages (the machine's dpkg is not told).
+# Returns non-zero (and says why on stderr) when a package cannot be had.
 apt_fetch() {
 	local suite=$1 dir=$2 log=$3 apt uri src=/etc/apt/sources.list.d/debian.sources
+	local arch=${APT_FETCH_ARCH:-}
 	shift 3
-	apt="$KVM_VFIO_CACHE/apt/$suite"
+	apt="$KVM_VFIO_CACHE/apt/$suite${arch:+-$arch}"
 	[ -f "$src" ] && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
 	[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 !~ /security/ { print $2; exit }' \
 		/etc/apt/sources.list 2>/dev/null || true)
@@ -50,6 +52,8 @@ apt_fetch() {
 		    -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt/lists"
 		    -o Dir::Cache::archives="$apt/archives"
 		    -o APT::Sandbox::User=root)
+	[ -z "$arch" ] ||
+		opts+=(-o APT::Architecture="$arch" -o APT::Architectures="$arch")
 	if ! apt-get "${opts[@]}" update >"$log" 2>&1; then
 		echo "apt-get update of $suite from $uri failed (see $log)" >&2
 		return 1

@@ -117,9 +117,10 @@ fi
 done_line=
 tr -d '\r' <"$log" | grep -qx '# kvm-vfio-guest: done' && done_line=1
 # x86: isa-debug-exit ends QEMU with 3 when the guest ran to its end.
-# pseries: a power-off and a panic both end QEMU with 0; "done" tells.
+# pseries, arm64: a power-off and a panic both end QEMU with 0; "done"
+# tells.
 case "$KARCH/$rc" in
-x86_64/3 | powerpc/0)
+x86_64/3 | powerpc/0 | arm64/0)
 	if [ -n "$done_line" ]; then
 		timing "guest $KLINE-$variant" $((SECONDS - t0)) "$mode"
 		if [ -n "$key" ]; then

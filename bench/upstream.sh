@@ -4,10 +4,12 @@
 # upstream.sh: the series we send upstream, patches/upstream/7.3/ (the
 # newest line), and its stable backport, patches/upstream/6.12/.
 #
-#   upstream.sh selftest DIR  build the series' kvm_vfio_test, on the KVM
+#   upstream.sh selftest DIR [ARCH]
+#                             build the series' kvm_vfio_test, on the KVM
 #                             selftest library of the 7.3 tree with the
-#                             series applied (static, x86_64), into DIR;
-#                             prints the program's path
+#                             series applied (static; x86_64, or arm64
+#                             cross-built), into DIR; prints the
+#                             program's path
 #   upstream.sh series        write patches/upstream/7.3/ again from the
 #                             patches and tools/testing/selftests/kvm/
 #                             kvm_vfio_test.c, which patch 0003 adds: edit
@@ -38,21 +40,29 @@ series_tree() {
 	KLINE=$LINE "$BENCH_DIR/kernel.sh" tree stockfix
 }
 
-# build_selftest TREE OUT: kvm_vfio_test of TREE's KVM selftests, static,
-# into OUT/build; warnings in the test itself fail.
+# build_selftest TREE OUT [ARCH]: kvm_vfio_test of TREE's KVM selftests,
+# static, for ARCH (x86_64 or arm64, cross-built), into OUT/build;
+# warnings in the test itself fail.
 build_selftest() {
-	local tree=$1 out=$2 log="$BENCH_LOGDIR/upstream-selftest.log"
+	local tree=$1 out=$2 arch=${3:-x86_64} log cross=()
+	log="$BENCH_LOGDIR/upstream-selftest-$arch.log"
+	case "$arch" in
+	x86_64) ;;
+	arm64) cross=(CROSS_COMPILE=aarch64-linux-gnu-) ;;
+	*) die "upstream: no KVM selftest build for '$arch' (x86_64 or arm64)" ;;
+	esac
 	mkdir -p "$out"
 	if [ "$(cat "$out/headers/.tree" 2>/dev/null)" != "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" ]; then
-		step "upstream: installing the series tree's UAPI headers"
+		step "upstream: installing the series tree's UAPI headers ($arch)"
 		rm -rf "$out/headers"
-		make -s -C "$tree" O="$out/hdr-build" ARCH=x86_64 \
+		make -s -C "$tree" O="$out/hdr-build" ARCH="$arch" \
 			INSTALL_HDR_PATH="$out/headers" headers_install \
 			>"$log" 2>&1 || die "headers_install failed; see $log"
 		echo "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" >"$out/headers/.tree"
 	fi
-	step "upstream: building kvm_vfio_test on the KVM selftest library"
-	make -C "$tree/tools/testing/selftests/kvm" OUTPUT="$out/build" \
+	step "upstream: building kvm_vfio_test on the KVM selftest library ($arch)"
+	make -C "$tree/tools/testing/selftests/kvm" ARCH="$arch" "${cross[@]}" \
+		OUTPUT="$out/build" \
 		INSTALL_HDR_PATH="$out/headers" \
 		KHDR_INCLUDES="-isystem $out/headers/include" \
 		LDFLAGS="-static -pthread -no-pie" -j"${JOBS:-3}" \
@@ -65,11 +75,11 @@ build_selftest() {
 }
 
 cmd_selftest() {
-	local out=${1:?usage: upstream.sh selftest DIR} tree
+	local out=${1:?usage: upstream.sh selftest DIR [ARCH]} tree
 	tree=$(series_tree)
 	cmp -s "$tree/$TEST_C" "$SRC_DIR/$TEST_C" ||
 		die "$TEST_C differs from the copy patches/upstream/$LINE/ adds; run 'make upstream-series'"
-	build_selftest "$tree" "$out"
+	build_selftest "$tree" "$out" "${2:-x86_64}"
 }
 
 # A throw-away git repository of the pristine 7.3 files the series
@@ -256,8 +266,8 @@ cmd_check() {
 }
 
 case "${1:-}" in
-selftest) cmd_selftest "${2:-}" ;;
+selftest) cmd_selftest "${2:-}" "${3:-}" ;;
 series) cmd_series ;;
 check) cmd_check "${2:-}" ;;
-*) die "usage: upstream.sh selftest DIR | series | check KSRC" ;;
+*) die "usage: upstream.sh selftest DIR [ARCH] | series | check KSRC" ;;
 esac
