@@ -11,6 +11,7 @@ PKGS=(
 	ccache sparse python3 python3-docutils perl
 	qemu-system-x86 busybox-static gnuplot-nox
 	gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross qemu-system-ppc
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 	dkms
 	# The upstream selftest: 7.3's KVM selftests link libuuid (static
 	# here); git am and format-patch for patches/upstream/.
