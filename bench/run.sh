@@ -50,6 +50,7 @@ initrd=$("$BENCH_DIR/initramfs.sh" "$variant" 2>>"$log") ||
 # one).
 warn=${GUEST_PANIC_ON_WARN:-$V_WARN}
 cmdline="panic=-1 oops=panic panic_on_warn=$warn softlockup_panic=1"
+cmdline+=" watchdog_thresh=60 hung_task_panic=1"
 cmdline+=" kvmvfio.mode=$mode"
 if [ "$KARCH" = x86_64 ]; then
 	# A QEMU with iommufd for the real-client test, run from the host's
