@@ -207,36 +207,62 @@ variant_out() {
 	echo "$BUILD_ROOT/$1/out"
 }
 
-# configure VARIANT TREE OUT: tinyconfig + VARIANT's fragments, redone only
-# when a fragment changes, then checked: every requested option must have
-# stuck.
-configure() {
-	local variant=$1 tree=$2 out=$3 frags=() f stamp log
+# config_frags: the config fragments of the loaded variant, in merge
+# order, in FRAGS.
+config_frags() {
+	local f
+	FRAGS=()
 	for f in ${V_CONFIG//,/ }; do
-		frags+=("$BENCH_DIR/config/$f.config")
+		FRAGS+=("$BENCH_DIR/config/$f.config")
 		# Per-line additions, only where an option changed name or appeared.
 		[ "$f" != base ] || [ ! -f "$BENCH_DIR/config/line-$KLINE.config" ] ||
-			frags+=("$BENCH_DIR/config/line-$KLINE.config")
+			FRAGS+=("$BENCH_DIR/config/line-$KLINE.config")
 	done
-	stamp=$(cat "${frags[@]}" | sha1sum | cut -d' ' -f1)
-	[ -f "$out/.config" ] &&
-		[ "$(cat "$out/.kvm-vfio-config" 2>/dev/null)" = "$stamp" ] && return 0
+}
+
+# configure VARIANT TREE OUT: tinyconfig + VARIANT's fragments, redone when
+# a fragment, the tree's patch set (its stamp) or, for ours, our Kconfig
+# changes (a patch or a Kconfig can drop an option as well as a fragment);
+# then checked every time (config_check).
+configure() {
+	local variant=$1 tree=$2 out=$3 stamp log
+	config_frags
 	log="$BENCH_LOGDIR/config-$KLINE-$variant.log"
-	step "$variant: configuring (tinyconfig + ${frags[*]##*/})"
-	{
-		make -C "$tree" O="$out" "${KMAKE[@]}" tinyconfig &&
-		(cd "$out" && ARCH=$KARCH "$tree/scripts/kconfig/merge_config.sh" \
-			-m .config "${frags[@]}") &&
-		make -C "$tree" O="$out" "${KMAKE[@]}" olddefconfig
-	} >"$log" 2>&1 || die "$variant: kernel configuration failed; see $log"
+	stamp=$( { cat "${FRAGS[@]}" "$tree/.kvm-vfio-stamp"
+		[ "$V_TREE" != ours ] || cat "$SRC_DIR/Kconfig"; } |
+		sha1sum | cut -d' ' -f1)
+	if [ ! -f "$out/.config" ] ||
+		[ "$(cat "$out/.kvm-vfio-config" 2>/dev/null)" != "$stamp" ]; then
+		step "$variant: configuring (tinyconfig + ${FRAGS[*]##*/})"
+		rm -f "$out/.kvm-vfio-config"
+		{
+			make -C "$tree" O="$out" "${KMAKE[@]}" tinyconfig &&
+			(cd "$out" && ARCH=$KARCH "$tree/scripts/kconfig/merge_config.sh" \
+				-m .config "${FRAGS[@]}") &&
+			make -C "$tree" O="$out" "${KMAKE[@]}" olddefconfig
+		} >"$log" 2>&1 || die "$variant: kernel configuration failed; see $log"
+		echo "$stamp" >"$out/.kvm-vfio-config"
+	fi
+	config_check "$variant" "$out" olddefconfig "$log"
+}
+
+# config_check VARIANT OUT WHEN LOG: every option VARIANT's fragments
+# request must be in OUT/.config, after a reconfigure and after every
+# build as well: an unchanged fragment proves nothing when a patch or a
+# Kconfig change dropped the option (kbuild's syncconfig does that quietly
+# during the build).  On failure the config stamp goes, so that the next
+# build configures from the fragments again instead of trusting this
+# .config.
+config_check() {
+	local variant=$1 out=$2 when=$3 log=$4 opt missing=()
+	config_frags
 	# The last fragment that sets an option wins, as in merge_config.sh.
-	local opt missing=()
 	while read -r opt; do
 		grep -qx "$opt" "$out/.config" || missing+=("$opt")
-	done < <(grep -h '^CONFIG_' "${frags[@]}" | tac | sort -u -t= -k1,1)
-	[ ${#missing[@]} -eq 0 ] ||
-		die "$variant: options not set after olddefconfig: ${missing[*]} (unmet dependencies?); see $log"
-	echo "$stamp" >"$out/.kvm-vfio-config"
+	done < <(grep -h '^CONFIG_' "${FRAGS[@]}" | tac | sort -u -t= -k1,1)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	rm -f "$out/.kvm-vfio-config"
+	die "$variant: options not set after $when: ${missing[*]} (unmet dependencies, or a patch or Kconfig change dropped them?); see $log"
 }
 
 # ccache_hits_misses: ccache's hits (direct and preprocessed) and misses
@@ -285,6 +311,9 @@ build() {
 		timing "build $KLINE-$variant" $((SECONDS - t0)) "$kind, FAILED"
 		die "$variant: kernel build failed; see $log"
 	fi
+	# kbuild runs syncconfig when a Kconfig file is newer than the
+	# configuration, which drops what no longer has its dependencies.
+	config_check "$variant" "$out" "the build" "$log"
 	case "$V_EXTRA" in
 	module) build_module "$out" "$variant" ;;
 	testdrv) build_test_driver "$out" ;;
@@ -311,7 +340,7 @@ MODULE_FILES="Kbuild dkms.conf virt/kvm/vfio.c virt/kvm/vfio.h
 # INSTALL/<kernel release>/updates/dkms/, so what it runs is DKMS's.
 build_module() {
 	local out=$1 d ver krel pkg f log stamp ko
-	local opts cross=()
+	local opts cross=() cc=gcc
 	d=$(dkms_dir "$2")
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$SRC_DIR/dkms.conf")
 	grep -q "^MODULE_VERSION(\"$ver\");" "$SRC_DIR/virt/kvm/vfio_module.c" ||
@@ -324,6 +353,7 @@ build_module() {
 	# environment DKMS passes on.
 	for f in "${KMAKE[@]}"; do
 		case "$f" in ARCH=* | CROSS_COMPILE=*) cross+=("$f") ;; esac
+		case "$f" in CROSS_COMPILE=*) cc="${f#CROSS_COMPILE=}gcc" ;; esac
 	done
 	opts=(--dkmstree "$d/tree" --sourcetree "$d/src" --installtree "$d/install"
 		-a "$DKMS_ARCH")
@@ -333,12 +363,18 @@ build_module() {
 		mkdir -p "$pkg/$(dirname "$f")"
 		cmp -s "$SRC_DIR/$f" "$pkg/$f" || cp "$SRC_DIR/$f" "$pkg/$f"
 	done
-	# Built again when the sources or the kernel's exports changed.
-	stamp=$(cat "$pkg"/Kbuild "$pkg"/dkms.conf "$pkg"/virt/kvm/* \
-		"$pkg"/include/*/*/*.h "$out/Module.symvers" | sha1sum)
+	# Built again when the sources, the kernel's exports, its
+	# configuration (an option dropped from a fragment), its release, its
+	# tree (the patch set) or the compiler changed.
+	stamp=$( { cat "$pkg"/Kbuild "$pkg"/dkms.conf "$pkg"/virt/kvm/* \
+		"$pkg"/include/*/*/*.h "$out/Module.symvers" \
+		"$out/include/generated/autoconf.h" \
+		"$out/include/config/kernel.release" \
+		"$(variant_tree "$2")/.kvm-vfio-stamp"
+		"$cc" --version | sed -n 1p; } | sha1sum)
 	if [ -f "$ko" ] &&
 		[ "$(cat "$d/stamp-$krel" 2>/dev/null)" = "$stamp" ]; then
-		step "module: kvm-vfio/$ver for $krel is installed by DKMS, sources unchanged"
+		step "module: kvm-vfio/$ver for $krel is installed by DKMS, nothing it is built from changed"
 		return 0
 	fi
 	step "module: dkms add, build and install kvm-vfio/$ver for $krel (log: $log)"
