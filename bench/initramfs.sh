@@ -46,30 +46,45 @@ CFLAGS=(-static -pthread -O2 -g -Wall -D_GNU_SOURCE
 	-I"$SRC_DIR/tools/testing/selftests/kvm"
 	-isystem "$HDRS/include")
 
-# build_prog OUT SRC [DEP...]: compile SRC, again when SRC, a DEP or this
-# script (the flags) changed.
+# build_prog OUT SRC: compile SRC, again when a file the last compile read
+# changed or went (the compiler's dependency file, kept in GUEST/deps/ so
+# that it is neither packed nor pruned with the programs), this script (the
+# flags) or the compiler changed, or there is no dependency file.  A
+# compile that fails or warns leaves no program, so that the next run
+# compiles and reports again.
 build_prog() {
-	local out=$1 src=$2 log
-	shift
-	if [ -x "$out" ] && [ -z "$(find "$@" "$BENCH_DIR/initramfs.sh" \
-		-newer "$out" 2>/dev/null)" ]; then
-		return 0
+	local out=$1 src=$2 log dep d f deps=() stale=
+	dep="$GUEST/deps/${out#"$GUEST"/}.d"
+	if [ -x "$out" ] && [ -f "$dep" ]; then
+		# The file is "OUT: SRC HEADER...", its lines continued with
+		# backslashes: the files after the target, by their real
+		# paths (-ffile-prefix-map does not apply to them).
+		d=$(<"$dep")
+		d=${d//\\$'\n'/ }
+		read -r -d '' -a deps <<<"${d#*: }" || true
+		for f in "${deps[@]}" "$BENCH_DIR/initramfs.sh" "$(command -v "$CC")"; do
+			if [ ! -e "$f" ] || [ "$f" -nt "$out" ]; then
+				stale=1
+				break
+			fi
+		done
+		[ -n "$stale" ] || return 0
 	fi
+	mkdir -p "$(dirname "$dep")"
 	log="$BENCH_LOGDIR/cc-$(basename "$out").log"
 	step "guest: compiling $(basename "$out")${GUEST_TAG:+ ($KARCH)}"
-	"$CC" "${CFLAGS[@]}" -o "$out" "$src" >"$log" 2>&1 || {
+	"$CC" "${CFLAGS[@]}" -MD -MF "$dep" -o "$out" "$src" >"$log" 2>&1 || {
+		rm -f "$out" "$dep"
 		sed 's/^/    /' "$log" | head -20 >&2
 		die "compiling $src failed; see $log"
 	}
 	if [ -s "$log" ]; then
+		rm -f "$out" "$dep"
 		sed 's/^/    /' "$log" | head -20 >&2
 		die "compiling $src gave warnings; see $log"
 	fi
 }
 
-UTIL="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_util.h"
-TRACEFS_H="$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_tracefs.h"
-DRV_H="$SRC_DIR/virt/kvm/vfio/test_driver.h"
 img="$GUEST/initramfs-$variant.cpio"
 
 # pack STAGE: the image of VARIANT, whose path is printed.  The same
@@ -101,7 +116,7 @@ if [ "$KARCH" = powerpc ]; then
 	build_prog "$GUEST/init" "$BENCH_DIR/guest/ppc64_init.c"
 	progs=()
 	for src in "$SRC_DIR"/tools/testing/selftests/kvm/powerpc/kvm_vfio*_test.c; do
-		build_prog "$TESTS/$(basename "$src" .c)" "$src" "$UTIL" "$TRACEFS_H"
+		build_prog "$TESTS/$(basename "$src" .c)" "$src"
 		progs+=("$(basename "$src" .c)")
 	done
 	prune "$TESTS" "${progs[@]}" kselftests
@@ -163,8 +178,7 @@ cmp -s "$up" "$TESTS/kselftests/kvm_vfio_test" ||
 progs=(kvm_vfio_test)
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
 	[ "$(basename "$src")" != kvm_vfio_test.c ] || continue
-	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src" "$UTIL" \
-		"$DRV_H" "$TRACEFS_H"
+	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src"
 	progs+=("$(basename "$src" .c)")
 done
 # Shell tests run as they are.  The QEMU client test runs the host's
@@ -178,10 +192,10 @@ for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
 	progs+=("$(basename "$src")")
 done
 prune "$TESTS/kselftests" "${progs[@]}"
-build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c" "$UTIL"
+build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c"
 build_prog "$TESTS/kvm_vfio_bench" \
-	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_bench.c" "$UTIL"
-build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c" "$UTIL"
+	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_bench.c"
+build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c"
 
 # The image of VARIANT: busybox, /init, the tests and that kernel's
 # modules.
