@@ -7,6 +7,7 @@
 #   and W=1 on virt/kvm/vfio.c (KUnit suite included), kernel-doc, the
 #   reStructuredText of the documentation, and the UAPI header against the
 #   host's (Debian 12) and the kernel line's headers.
+# Exits 1 when a check failed (the log is written all the same).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -177,3 +178,5 @@ check "kselftest in-tree build (tools/testing/selftests/kvm)" "$WORK/out"
 	echo "# kvm-vfio-guest: done"
 } >"$LOG"
 step "static checks: $((n - fails)) of $n clean (log: $LOG)"
+# make lint fails with a check; make check reads the log instead.
+[ "$fails" -eq 0 ] || exit 1
