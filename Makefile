@@ -37,6 +37,20 @@ export KLINE KLINES
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
+# The cache, as bench/lib.sh finds it.
+CACHE_DIR = $${KVM_VFIO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kvm-vfio}
+# LOCK_CACHE cmd && cmd...: the cache's lock, taken as bench/lib.sh's
+# cache_lock takes it (fd 9 on CACHE_DIR/.lock, waiting with a message),
+# for a recipe of several bench scripts: held from its first to its last,
+# so that no other bench command rebuilds a kernel between this recipe's
+# build and its boot.  KVM_VFIO_LOCKED tells the scripts they have it.
+LOCK_CACHE = if [ -z "$${KVM_VFIO_LOCKED:-}" ]; then \
+		mkdir -p "$(CACHE_DIR)" && exec 9>"$(CACHE_DIR)/.lock" && \
+		{ flock -n 9 || { echo "==> the cache $(CACHE_DIR) is busy: another bench command (make check, test, soak, lint, demo, kernel...) holds $(CACHE_DIR)/.lock; waiting" >&2; \
+			flock 9; }; } && \
+		export KVM_VFIO_LOCKED=1; \
+	fi &&
+
 .PHONY: all test check check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean upstream-check upstream-series
 
@@ -64,11 +78,15 @@ upstream-series:
 	@$(BENCH)/upstream.sh series
 
 bench:
-	@$(BENCH)/perf.sh
+	@$(LOCK_CACHE) $(BENCH)/perf.sh
 
+# The recipe's shell is sh, which cannot source lib.sh: bash lists the
+# kernels.
 kernel: deps
-	@set -e; . $(BENCH)/lib.sh; for k in $$(variant_list check $(KLINES)); do \
-		KLINE=$${k%%-*} $(BENCH)/kernel.sh build $${k#*-}; \
+	@$(LOCK_CACHE) \
+	ks=$$(bash -c '. $(BENCH)/lib.sh && variant_list check $(KLINES)') && \
+	for k in $$ks; do \
+		KLINE=$${k%%-*} $(BENCH)/kernel.sh build $${k#*-} || exit; \
 	done
 
 # The module: the same virt/kvm/vfio.c, Kbuild in this folder.
@@ -83,23 +101,27 @@ module-clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 demo: deps
-	@$(BENCH)/kernel.sh build $(VARIANT)
-	@$(BENCH)/run.sh $(VARIANT) demo
+	@$(LOCK_CACHE) \
+	$(BENCH)/kernel.sh build $(VARIANT) && \
+	$(BENCH)/run.sh $(VARIANT) demo
 
 shell: deps
-	@$(BENCH)/kernel.sh build $(VARIANT)
-	@$(BENCH)/run.sh $(VARIANT) shell
+	@$(LOCK_CACHE) \
+	$(BENCH)/kernel.sh build $(VARIANT) && \
+	$(BENCH)/run.sh $(VARIANT) shell
 
 run-guest: deps
 	@test -n "$(PROG)" || { echo "ERROR: give the program: make run-guest PROG=path/to/static-binary-or-script" >&2; exit 2; }
-	@$(BENCH)/kernel.sh build $(VARIANT)
-	@RUN_PROG="$(abspath $(PROG))" $(BENCH)/run.sh $(VARIANT) run
+	@$(LOCK_CACHE) \
+	$(BENCH)/kernel.sh build $(VARIANT) && \
+	RUN_PROG="$(abspath $(PROG))" $(BENCH)/run.sh $(VARIANT) run
 
 lint: deps
-	@$(BENCH)/kernel.sh build ours
-	@$(BENCH)/kernel.sh build module
-	@$(BENCH)/kernel.sh build ours-ppc64
-	@$(BENCH)/lint.sh $${KVM_VFIO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kvm-vfio}/logs/static-checks.log
+	@$(LOCK_CACHE) \
+	$(BENCH)/kernel.sh build ours && \
+	$(BENCH)/kernel.sh build module && \
+	$(BENCH)/kernel.sh build ours-ppc64 && \
+	$(BENCH)/lint.sh "$(CACHE_DIR)/logs/static-checks.log"
 
 clean-cache:
-	rm -rf $${KVM_VFIO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kvm-vfio}
+	rm -rf "$(CACHE_DIR)"

@@ -74,6 +74,11 @@ BUILD_ROOT="$KVM_VFIO_CACHE/build/$KLINE"
 unpack_pristine() {
 	local tarball="/usr/src/linux-source-$KLINE.tar.xz"
 	[ -f "$PRISTINE/.kvm-vfio-unpacked" ] && return 0
+	# Unpacking deletes trees that another run may be reading ('src' and
+	# 'pristine' take the lock only now, so that printing a path never
+	# waits); that run may also have unpacked it while this one waited.
+	cache_lock
+	[ -f "$PRISTINE/.kvm-vfio-unpacked" ] && return 0
 	need_space "$KVM_VFIO_CACHE" 4096
 	rm -rf "$PRISTINE" "$PRISTINE.tmp"
 	mkdir -p "$PRISTINE.tmp"
@@ -419,8 +424,13 @@ src) unpack_pristine ;;
 pristine)
 	unpack_pristine
 	echo "$PRISTINE" ;;
-build) build "${2:?$USAGE}" ;;
+# build and tree rewrite trees: under the cache's lock (lib.sh).
+build)
+	: "${2:?$USAGE}"
+	cache_lock
+	build "$2" ;;
 tree)
+	cache_lock
 	variant_load "$KLINE" "${2:-ours}"
 	unpack_pristine
 	prepare_tree "${2:-ours}"

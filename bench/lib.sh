@@ -114,12 +114,15 @@ timing() {
 
 # cache_lock: hold the cache's lock for the rest of this process (and the
 # children it starts), so that two runs never rewrite one tree or staging
-# folder under each other.  A second run waits, saying so.
+# folder under each other.  A second run waits, saying so.  Every command
+# that builds or boots takes it (the Makefile's LOCK_CACHE for recipes of
+# several scripts); KVM_VFIO_LOCKED tells a child that its parent holds it,
+# so that it does not wait for itself.
 cache_lock() {
 	[ -z "${KVM_VFIO_LOCKED:-}" ] || return 0
 	exec 9>"$KVM_VFIO_CACHE/.lock"
 	if ! flock -n 9; then
-		step "the cache $KVM_VFIO_CACHE is busy (another make check, test or kernel build holds $KVM_VFIO_CACHE/.lock); waiting"
+		step "the cache $KVM_VFIO_CACHE is busy: another bench command (make check, test, soak, lint, demo, kernel...) holds $KVM_VFIO_CACHE/.lock; waiting"
 		flock 9
 	fi
 	export KVM_VFIO_LOCKED=1

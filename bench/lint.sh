@@ -12,6 +12,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LOG=${1:?usage: lint.sh LOG}
+# It builds in the trees' output folders and in the cache's lint folder.
+cache_lock
 # A log left from an earlier run never stands for this one.
 rm -f "$LOG"
 TREE=$("$BENCH_DIR/kernel.sh" tree ours)
