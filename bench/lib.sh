@@ -128,13 +128,16 @@ cache_lock() {
 	export KVM_VFIO_LOCKED=1
 }
 
-# run_begin NAME [WHAT]: how a verdict run (make check, make test) starts:
-# the cache's lock, this run's id and timing table (KVM_VFIO_RUN_ID;
-# KVM_VFIO_TIMING, logs/timing-NAME.tsv) and the packages, timed.
+# run_begin NAME [WHAT]: how a verdict run (make check, make test, make
+# check-ppc64) starts: the cache's lock, this run's id and timing table
+# (KVM_VFIO_RUN_ID; KVM_VFIO_TIMING, logs/timing-NAME.tsv) and the
+# packages, timed.  The id is always new: one left in the environment (a
+# shell that ran a script by hand) would let an earlier run's logs pass
+# for this one's.
 run_begin() {
 	local s
 	cache_lock
-	KVM_VFIO_RUN_ID=${KVM_VFIO_RUN_ID:-$(date +%Y%m%d-%H%M%S)-$$}
+	KVM_VFIO_RUN_ID=$(date +%Y%m%d-%H%M%S)-$$
 	KVM_VFIO_TIMING="$BENCH_LOGDIR/timing-$1.tsv"
 	export KVM_VFIO_RUN_ID KVM_VFIO_TIMING
 	rm -f "$KVM_VFIO_TIMING"
