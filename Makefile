@@ -24,10 +24,16 @@
 #                           of its selftest (kvm_vfio_test.c)
 #
 # Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (default 3),
-# GUEST_TIMEOUT (seconds, default 600), VARIANT (stock|ours|module, default
-# ours), KLINE (kernel line of one kernel: 6.12 or 7.3, default 6.12),
-# KLINES (lines of make check and make kernel), KDIR (default
-# /lib/modules/$(uname -r)/build).
+# VARIANT (stock|ours|module, default ours), KLINE (kernel line of one
+# kernel: 6.12 or 7.3, default 6.12), KLINES (lines of make check and make
+# kernel), KDIR (default /lib/modules/$(uname -r)/build), and:
+#   GUEST_TIMEOUT        seconds a guest may run (default: bench/variants, timeout)
+#   GUEST_PANIC_ON_WARN  the guests' panic_on_warn, 0 or 1 (default: bench/variants, warn)
+#   CHECK_GUEST_JOBS     guests make check boots while it builds (default 2)
+#   TEST_FUZZ            make test's fuzzer calls (default 5000)
+#   TEST_STRESS          make test's stress-test operations (default 20000)
+#   TEST_CYCLES          make test's module load/unload cycles (default 100)
+#   KVM_VFIO_RERUN=1     run the stock (oracle) guests even when reusable
 
 VARIANT ?= ours
 KLINE ?= 6.12
@@ -56,8 +62,10 @@ LOCK_CACHE = if [ -z "$${KVM_VFIO_LOCKED:-}" ]; then \
 
 all: help
 
+# The comment block at the top, from its third line to the blank line
+# after it.
 help:
-	@sed -n '3,31p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(BENCH)/deps.sh
