@@ -4,15 +4,21 @@
 #
 #   make test               the edit loop: one kernel (VARIANT, KLINE), its
 #                           incremental build, every suite, reduced fuzz/stress
-#   make check              build stock, ours and module kernels of every line,
-#                           boot each, run all tests (KLINES="6.12 7.3")
+#   make check              the verdict: build every check=yes kernel of
+#                           bench/variants (stock, ours, module, the upstream
+#                           fixes; pseries and arm64), boot each, run the
+#                           suites bench/suites gives it (KLINES="6.12 7.3")
+#   make soak               the robustness suites at full strength on 6.12
+#                           ours and module: before a release, and after any
+#                           change to locking or lifetime in vfio.c
 #   make check-ppc64        only the pseries (sPAPR TCE) kernels and tests;
 #                           PPC64_VARIANTS="stockfix-ppc64" checks our upstream fixes
 #   make bench              ADD/DEL/teardown cost, ours against stock (non-debug)
 #   make demo               a narrated scenario in our kernel with a real VFIO device
 #   make shell              our kernel with an interactive shell
 #   make run-guest PROG=p   run program p in the test guest, return its status
-#   make lint               static checks only (checkpatch, sparse, W=1, kernel-doc)
+#   make lint               static checks (checkpatch, sparse, W=1, kernel-doc)
+#                           and the verdict's own tests (bench/test_ktap.py)
 #   make kernel             build (or refresh) the test kernels
 #   make module KDIR=dir    build kvm-vfio.ko out of tree against a kernel build
 #   make module-install     install it (modules_install) for KDIR
@@ -33,6 +39,10 @@
 #   TEST_FUZZ            make test's fuzzer calls (default 5000)
 #   TEST_STRESS          make test's stress-test operations (default 20000)
 #   TEST_CYCLES          make test's module load/unload cycles (default 100)
+#   TEST_RACES           make test's module race rounds (default 30)
+#   SOAK_FUZZ, SOAK_STRESS, SOAK_CYCLES, SOAK_RACES, SOAK_TIMEOUT_SCALE
+#                        make soak's strengths (1000000, 1000000, 1000, 300)
+#                        and its per-program timeout factor (8)
 #   KVM_VFIO_RERUN=1     run the stock (oracle) guests even when reusable
 
 VARIANT ?= ours
@@ -57,7 +67,7 @@ LOCK_CACHE = if [ -z "$${KVM_VFIO_LOCKED:-}" ]; then \
 		export KVM_VFIO_LOCKED=1; \
 	fi &&
 
-.PHONY: all test check check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
+.PHONY: all test check soak check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean upstream-check upstream-series
 
 all: help
@@ -75,6 +85,9 @@ check:
 
 test:
 	@VARIANT=$(VARIANT) $(BENCH)/test.sh
+
+soak:
+	@$(BENCH)/soak.sh
 
 check-ppc64:
 	@$(BENCH)/ppc64.sh $(PPC64_VARIANTS)
@@ -129,7 +142,8 @@ lint: deps
 	$(BENCH)/kernel.sh build ours && \
 	$(BENCH)/kernel.sh build module && \
 	$(BENCH)/kernel.sh build ours-ppc64 && \
-	$(BENCH)/lint.sh "$(CACHE_DIR)/logs/static-checks.log"
+	$(BENCH)/lint.sh "$(CACHE_DIR)/logs/static-checks.log" && \
+	python3 $(BENCH)/test_ktap.py
 
 clean-cache:
 	rm -rf "$(CACHE_DIR)"

@@ -149,6 +149,11 @@ for line in "${LINES[@]}"; do
 	logs+=("$line-static-checks=$BENCH_LOGDIR/static-checks-$line.log")
 done
 
+# The verdict's own tests (bench/test_ktap.py), a suite of the summary.
+python3 "$BENCH_DIR/test_ktap.py" --log "$BENCH_LOGDIR/verdict-selftest.log" \
+	--run-id "$KVM_VFIO_RUN_ID" >&2 || true
+logs+=("verdict-selftest=$BENCH_LOGDIR/verdict-selftest.log")
+
 exec 8>&-
 s=$SECONDS
 wait "$lane_pid" || true
@@ -158,6 +163,6 @@ versions=$(for line in "${LINES[@]}"; do KLINE=$line "$BENCH_DIR/kernel.sh" vers
 timing total $((SECONDS - t0))
 step "summary (linux $versions, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
-	--manifest "$BENCH_DIR/expect" --timing "$KVM_VFIO_TIMING" \
+	--suites "$BENCH_DIR/suites" --timing "$KVM_VFIO_TIMING" \
 	"${oracles[@]}" "${failed[@]}" \
 	"${logs[@]}" "${cmps[@]}"

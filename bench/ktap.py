@@ -1,116 +1,164 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Read KTAP from test guest console logs and print the verdict.
+"""The verdict: read the console logs of a run and print its summary.
 
-  ktap.py [--run-id ID] [--oracle LABEL ...] [--failed WHY ...]
-          [--timing FILE] [--manifest FILE [--reduced]]
+  ktap.py [--run-id ID] [--suites TABLE] [--oracle LABEL ...]
+          [--failed WHY ...] [--timing FILE]
           LABEL=LOG [LABEL=LOG ...] [--compare A,B ...]
 
-Each LOG is the console of one kernel.  KUnit suites (nested KTAP before
-/init runs) and kselftest programs (TAP between the guest's
-"# kvm-vfio-guest: running X" and "... X exited N" markers) are counted
-case by case.  A kernel splat (WARN, BUG, Oops, lockdep, KASAN, hung task),
-a program that exits non-zero without a failed case, a plan with missing
-results, or a guest that never reported "done" each count as a failed case.
-With --compare A,B every case of a kselftest program that both kernels ran
-whose result differs between kernels A and B counts as a failed case,
-except a SKIP on kernel A whose reason starts "feature absent:" (a feature
-stock lacks, such as our trace events), which is listed as expected.
+Each LOG is the console of one kernel, LABEL its name in bench/variants
+(6.12-ours).  Everything the logs must show is in the suite table
+(bench/suites, or TABLE): which suites run on which kernel with which
+plan, the skips it allows, the known upstream failures, the figures and
+their bounds, and the taint flags each kernel may end with.
 
-KNOWN_BUGS lists the upstream bugs our tests find on the stock kernels:
-there, a matching case that fails and that bug's own WARN (which must
-appear, as often as the entry says) are reported as "expected (known
-upstream bug)" and counted as skipped, not as failures; on every other
-kernel they are failures like any other.
+What a log must show to pass (each miss is a failed case in the summary,
+named by the line the summary prints):
+- its first line, written by the host, names this run (--run-id) and
+  this kernel (LABEL); the guest echoes the same run id;
+- no kernel report: a WARN, BUG, Oops, panic, KASAN or UBSAN report,
+  any lockdep report (every "WARNING:" or "INFO:" banner), an RCU stall,
+  a soft lockup or a hung task (the patterns name the report; the taint
+  and debug_locks below catch what they miss);
+- the guest runner's plan (KTAP: "1..N", then "ok K NAME" or "not ok K
+  NAME # TIMEOUT" per program, K = 1, 2, 3 ...), met, each program framed
+  by "running" and "exited" markers with its exit status; the programs
+  are exactly the kernel's run rows;
+- each program's own TAP: a plan, results numbered 1, 2, 3 ... without
+  gaps or duplicates, as many as planned and as the table says; an exit
+  status other than 0 only with a failed case;
+- every skip allowed by a skip row, every figure row met, the expected
+  failures of the xfail rows (and their WARNs, exactly as often) and no
+  others;
+- the kernel's own verdict, printed last by the guest: no taint flag the
+  table does not allow, and debug_locks 1 (every lockdep report turns it
+  off);
+- "done": a guest that crashed or hung never prints it.
 
-With --manifest (bench/expect), each kernel must run exactly the suites
-the manifest lists for it, with their plans; a skip it does not allow, a
-missing figure it needs (kmemleak), a fail_nth sweep that found no
-failure point, or a fuzzer below its floor is a failure.  --reduced (make
-test) checks the fuzzer's share of calls that reach the file code, not
-its absolute floor.
+With --compare A,B every case of a kselftest program both kernels ran
+whose result differs between kernel A and B fails, except the skips each
+kernel is allowed (an oracle's "feature absent:" skips) and xfail cases.
+An --oracle kernel (stock) may carry the results of an earlier run that
+bench/run.sh reused.  Each --failed WHY is a step that produced no log (a
+kernel that did not build).  --timing FILE is the run's timing table.
 
-With --run-id, a log counts only if it is this run's: its first line,
-written by the host before the step starts, and the guest's echo of its
-command line both name ID.  An --oracle kernel (a stock kernel) may
-instead carry the results of an earlier run that bench/run.sh reused,
-and only an oracle may skip for "feature absent:" in a comparison.  Each
---failed WHY is a step that did not produce a log (a kernel that did not
-build), counted as a failed case.  --timing FILE is the run's timing table
-(bench/lib.sh timing), printed with the time of each suite in each guest.
-
-Prints a summary per kernel and per suite and ends with the line
-"N passed, N failed, N skipped"; exits 1 if anything failed.
+Ends with the line "N passed, N failed, N skipped"; exits 1 if anything
+failed.
 """
-import fnmatch
+import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import suites as table_mod  # noqa: E402
+
 TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
-RESULT = re.compile(r'^(\s*)(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*))?$')
-SPLAT = re.compile(
-    r'(WARNING: .* at |WARNING: CPU: |BUG: |Oops: |Kernel panic|general protection fault|'
-    r'possible circular locking|possible recursive locking|inconsistent lock state|'
-    r'suspicious RCU usage|KASAN: |UBSAN: |unreferenced object 0x|INFO: task .* blocked|'
-    r'rcu_sched self-detected stall|soft lockup|hard LOCKUP|list_add corruption|'
-    r'list_del corruption|DEBUG_LOCKS_WARN_ON)')
-MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)(?: at ([\d.]+))?')
-MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)(?: at ([\d.]+))?')
 STAMP = re.compile(r'^\[\s*(\d+\.\d+)\]')
-BENCH_RUN = re.compile(r'^# kvm-vfio-bench: run (\S+)')
+RESULT = re.compile(r'^(\s*)(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*))?$')
+PLAN = re.compile(r'^(\s*)1\.\.(\d+)\s*$')
+# Kernel reports.  Unambiguous phrases anywhere in a line (a report may
+# start in the middle of a line a program was printing); the generic
+# banners (every lockdep report, hung tasks, RCU stalls, KASAN, soft
+# lockups) at the start of a line or right after a kernel timestamp.
+SPLAT = re.compile(
+    r'((?:^|\]\s)(?:rcu: |watchdog: )?(?:WARNING|INFO|BUG): |'
+    r'Oops: |Kernel panic|general protection fault|'
+    r'KASAN: |UBSAN: |unreferenced object 0x|'
+    r'hard LOCKUP|list_add corruption|list_del corruption|'
+    r'DEBUG_LOCKS_WARN_ON|kernel BUG at)')
+BENCH_HEAD = re.compile(r'^# kvm-vfio-bench: run (\S+) kernel (\S+) mode (\S+)(.*)$')
 BENCH_REUSED = re.compile(r'^# kvm-vfio-bench: reused run (\S+)')
 BENCH_FAILED = '# kvm-vfio-bench: FAILED: '
+GUEST = '# kvm-vfio-guest: '
 GUEST_RUN = re.compile(r'^# kvm-vfio-guest: run id (\S+)')
+MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)(?: at ([\d.]+))?')
+MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)(?: at ([\d.]+))?')
+MARK_TAINT = re.compile(r'^# kvm-vfio-guest: tainted (\S+)')
+MARK_LOCKS = re.compile(r'^# kvm-vfio-guest: debug_locks (\S+)')
 MARK_DONE = '# kvm-vfio-guest: done'
+FIGURE = '# kvm-vfio-figures: '
+TOTALS = re.compile(r'^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)')
 # A SKIP for a feature this kernel does not have (our trace events on the
-# stock kernel): an expected difference when kernels are compared.
+# stock kernel): expected where kernels are compared.
 ABSENT = 'feature absent:'
-# The upstream bugs our tests find on a stock kernel.  Each entry: the
-# kernel label suffix, the suite, the cases that must FAIL there (a skip is
-# not excused), the function whose WARN must appear in the log exactly
-# COUNT times (a missing WARN fails: the case did not reproduce the bug),
-# and what it is.  Only that WARN's own report line is excused.
-KNOWN_BUGS = [
-    ('-stock-ppc64', 'kvm_vfio_spapr_test',
-     r'^group\.(del|release)_without_table_no_warn$',
-     'kvm_spapr_tce_release_vfio_group', 1,
-     'upstream WARN_ON_ONCE in kvm_spapr_tce_release_vfio_group on DEL or '
-     'release of a group that never had a TCE table; fixed by '
-     'patches/upstream/6.12/0001'),
-    # kvm_vfio_file_set_spapr_tce() is inlined: its WARN names the caller.
-    ('-stock-ppc64', 'kvm_vfio_spapr_test',
-     r'^group\.attach_after_device_gone_no_warn$',
-     'kvm_vfio_set_attr', 1,
-     'upstream WARN_ON_ONCE in kvm_vfio_file_set_spapr_tce on SET_SPAPR_TCE '
-     'of a tracked group whose iommu group went away; fixed by '
-     'patches/upstream/6.12/0002'),
-]
+TAINT_NAMES = {
+    'P': 'a proprietary module', 'F': 'a forced module load',
+    'S': 'out-of-spec hardware', 'R': 'a forced unload',
+    'M': 'a machine check', 'B': 'bad page or memory corruption',
+    'U': 'a user request', 'D': 'an oops (the kernel died)',
+    'A': 'an ACPI override', 'W': 'a WARN', 'C': 'a staging driver',
+    'I': 'a firmware workaround', 'O': 'an out-of-tree module',
+    'E': 'an unsigned module', 'L': 'a soft lockup', 'K': 'a live patch',
+    'X': 'an auxiliary taint', 'T': 'a randstruct build',
+    'N': 'a test (KUnit) ran'}
 
 
 class Suite:
+    """One suite of one kernel: a KUnit suite or a guest program."""
+
     def __init__(self, name):
         self.name = name
-        self.cases = {}          # case name -> 'pass' | 'fail' | 'skip'
+        self.cases = {}          # case -> 'pass' | 'fail' | 'skip' | 'xfail'
         self.notes = []          # why extra failures were counted
         self.plan = None
-        self.absent = set()      # cases skipped for a feature this kernel lacks
-        self.known = {}          # case -> known upstream bug it shows
+        self.numbers = []        # result numbers, in order
+        self.absent = set()      # skipped for a feature this kernel lacks
+        self.known = {}          # case -> the known upstream bug it shows
         self.why = {}            # skipped case -> its reason
-        self.allowed = set()     # skips bench/expect allows on this kernel
+        self.allowed = set()     # skips the table allows on this kernel
         self.start = None        # guest uptime (s) when it started
         self.secs = None         # how long it ran
+        self.exit = None         # the program's exit status
+        self.totals = None       # the harness's "# Totals:" counts
 
-    def add(self, name, status, directive=None):
-        while name in self.cases:
-            name += "'"
+    def fail(self, case, note):
+        self.notes.append(note)
+        self.cases[case] = 'fail'
+
+    def add(self, num, name, status, directive=None):
+        """A result line: checked for its number and a repeated name."""
+        want = len(self.numbers) + 1
+        self.numbers.append(num)
+        if num != want:
+            self.fail('(numbering %d)' % num,
+                      'result "%s" is number %d where %d was expected '
+                      '(a duplicate, a gap or a restart)' % (name, num, want))
+        if name in self.cases:
+            self.fail('(duplicate %s)' % name,
+                      'case %s reported twice' % name)
+            return
         self.cases[name] = status
         if status == 'skip':
             self.why[name] = re.sub(r'^(?i:skip)\s*', '', directive or '')
             if ABSENT in (directive or ''):
                 self.absent.add(name)
 
+    def real(self):
+        """The cases the program reported (not the verdict's own)."""
+        return [c for c in self.cases if not c.startswith('(')]
+
     def count(self, status):
         return sum(1 for s in self.cases.values() if s == status)
+
+    def close(self):
+        """The end of its output: the plan must be met."""
+        n = len(self.numbers)
+        if self.plan is None and n:
+            self.fail('(no plan)', 'printed %d results and no plan' % n)
+        elif self.plan is not None and n != self.plan:
+            self.fail('(plan)', 'plan 1..%d, but %d results' % (self.plan, n))
+        if self.totals:
+            # The kselftest harness's own count must match its results.
+            p, f, xf, xp, sk, err = self.totals
+            real = [(c, s) for c, s in self.cases.items()
+                    if not c.startswith('(')]
+            mine = (sum(1 for _, s in real if s == 'pass'),
+                    sum(1 for _, s in real if s == 'fail'),
+                    sum(1 for _, s in real if s == 'skip'))
+            if (p + xf, f + xp + err, sk) != mine:
+                self.fail('(totals)', 'its "# Totals" line (pass %d, fail %d,'
+                          ' skip %d) does not match its results (%d, %d, %d)'
+                          % ((p + xf, f + xp + err, sk) + mine))
 
 
 def status_of(ok, directive):
@@ -122,256 +170,464 @@ def status_of(ok, directive):
     return 'pass' if ok == 'ok' else 'fail'
 
 
-class Ids:
-    """The run ids a log names: host's, reused run's and the guest's."""
-    host = reused = guest = None
+class Log:
+    """What one console log holds."""
+
+    def __init__(self):
+        self.run = self.kernel = self.mode = self.reused = self.guest = None
+        self.asked = {}          # strengths the host asked for
+        self.suites = []
+        self.problems = []
+        self.figures = []        # "# kvm-vfio-figures:" lines
+        self.splats = []
+        self.outer_plan = None   # the runner's "1..N"
+        self.outer = []          # (number, name, ok, directive)
+        self.taint = self.debug_locks = None
+        self.done = False
+        self.missing = False
 
 
-def parse(path, ids=None):
-    """Return (suites, problems, figures) for one console log."""
-    suites, problems = [], []
-    ids = ids if ids is not None else Ids()
+def parse(path):
+    """Read one console log into a Log."""
+    log = Log()
     try:
         with open(path, errors='replace') as f:
             raw = [l.rstrip('\r\n') for l in f]
     except OSError:
-        return suites, ['no log at %s: the step did not run in this run' % path], []
+        log.missing = True
+        log.problems.append('no log at %s: the step did not run in this run'
+                            % path)
+        return log
     stamps = []
     for l in raw:
         m = STAMP.match(l)
         stamps.append(float(m.group(1)) if m else None)
     lines = [TS.sub('', l) for l in raw]
-    for l in lines[:3]:
-        m = BENCH_RUN.match(l)
-        if m and ids.host is None:
-            ids.host = m.group(1)
+    if lines:
+        m = BENCH_HEAD.match(lines[0])
+        if m:
+            log.run, log.kernel, log.mode = m.group(1), m.group(2), m.group(3)
+            log.asked = dict(re.findall(r'(\w+)=(\d+)', m.group(4)))
+            log.asked = {k: int(v) for k, v in log.asked.items()}
+    for l in lines[1:3]:
         m = BENCH_REUSED.match(l)
         if m:
-            ids.reused = m.group(1)
-    for l in lines:
-        if l.startswith(BENCH_FAILED):
-            problems.append('the host: ' + l[len(BENCH_FAILED):])
-        m = GUEST_RUN.match(l)
-        if m and ids.guest is None:
-            ids.guest = m.group(1)
+            log.reused = m.group(1)
 
-    figures = []     # "# kvm-vfio-figures: ..." lines of the tools
-    kunit = None     # current KUnit suite
-    kself = None     # current kselftest program
-    done = False
+    kunit = None     # the KUnit suite being read
+    prog = None      # the guest program being read
+    in_guest = False
+    outer_head = False
     for i, line in enumerate(lines):
+        if line.startswith(BENCH_FAILED):
+            log.problems.append('the host: ' + line[len(BENCH_FAILED):])
+            continue
         if SPLAT.search(line):
-            problems.append('kernel splat: ' + line.strip())
-        if line.startswith('# kvm-vfio-figures: '):
-            figures.append(line[len('# kvm-vfio-figures: '):].strip())
+            log.splats.append(line.strip())
+        if line.startswith(FIGURE):
+            log.figures.append(line[len(FIGURE):].strip())
+            continue
+        m = GUEST_RUN.match(line)
+        if m:
+            if log.guest is None:
+                log.guest = m.group(1)
+            in_guest = True
+            kunit = None
+            continue
         m = MARK_RUN.match(line)
         if m:
-            kunit = None
-            kself = Suite(m.group(1))
+            if prog is not None:
+                prog.fail('(exit status lost)',
+                          'its exit status was never printed: the next '
+                          'program started')
+                prog.close()
+            prog = Suite(m.group(1))
             if m.group(2):
-                kself.start = float(m.group(2))
-            suites.append(kself)
+                prog.start = float(m.group(2))
+            log.suites.append(prog)
             continue
         m = MARK_EXIT.match(line)
-        if m and kself:
-            if m.group(3) and kself.start is not None:
-                kself.secs = float(m.group(3)) - kself.start
-            if kself.plan is not None and len(kself.cases) < kself.plan:
-                kself.notes.append('%d of %d planned results missing' %
-                                   (kself.plan - len(kself.cases), kself.plan))
-                kself.add('(missing results)', 'fail')
-            if m.group(2) != '0' and not kself.count('fail'):
-                kself.notes.append('exited %s with no failed case' % m.group(2))
-                kself.add('(exit status %s)' % m.group(2), 'fail')
-            kself = None
+        if m:
+            if prog is None or prog.name != m.group(1):
+                log.problems.append('"%s exited" without its "running" '
+                                    'marker' % m.group(1))
+                continue
+            if m.group(3) and prog.start is not None:
+                prog.secs = float(m.group(3)) - prog.start
+            prog.exit = int(m.group(2))
+            prog.close()
+            if prog.exit != 0 and not prog.count('fail'):
+                prog.fail('(exit status %d)' % prog.exit,
+                          'exited %d with no failed case' % prog.exit)
+            prog = None
+            continue
+        m = MARK_TAINT.match(line)
+        if m:
+            log.taint = m.group(1)
+            continue
+        m = MARK_LOCKS.match(line)
+        if m:
+            log.debug_locks = m.group(1)
             continue
         if line.strip() == MARK_DONE:
-            done = True
+            if prog is not None:
+                prog.fail('(exit status lost)',
+                          'its exit status was never printed')
+                prog.close()
+                prog = None
+            log.done = True
             continue
-        if kself:
-            m = re.match(r'^1\.\.(\d+)', line)
-            if m:
-                kself.plan = int(m.group(1))
+        if prog is not None:
+            m = RESULT.match(line)
+            if m and not m.group(1) and prog.exit is None and \
+                    m.group(4) == prog.name and prog.plan is not None and \
+                    len(prog.numbers) >= prog.plan:
+                # The runner's own result line: the exit marker was lost.
+                prog.fail('(exit status lost)',
+                          'its exit status was never printed')
+                prog.close()
+                prog = None
+            else:
+                m = PLAN.match(line)
+                if m and not m.group(1):
+                    if prog.plan is not None:
+                        prog.fail('(second plan)', 'printed a second plan '
+                                  '1..%s' % m.group(2))
+                    prog.plan = int(m.group(2))
+                    continue
+                m = RESULT.match(line)
+                if m and not m.group(1):
+                    prog.add(int(m.group(3)),
+                             m.group(4) or 'case %s' % m.group(3),
+                             status_of(m.group(2), m.group(5)), m.group(5))
+                    continue
+                m = TOTALS.match(line)
+                if m:
+                    prog.totals = tuple(int(x) for x in m.groups())
+                continue
+        if in_guest:
+            # The runner's outer KTAP document.
+            if re.match(r'^K?TAP version \d+$', line):
+                outer_head = True
+                continue
+            m = PLAN.match(line)
+            if m and not m.group(1) and outer_head:
+                log.outer_plan = int(m.group(2))
+                outer_head = False
                 continue
             m = RESULT.match(line)
             if m and not m.group(1):
-                kself.add(m.group(4) or 'case %s' % m.group(3),
-                          status_of(m.group(2), m.group(5)), m.group(5))
+                log.outer.append((int(m.group(3)), m.group(4) or '',
+                                  m.group(2) == 'ok', m.group(5) or ''))
             continue
-        # KUnit, before /init: suites at depth 1, cases at depth 1 too.
+        # KUnit, before /init: a suite at depth 1, its cases at depth 2.
         m = re.match(r'^    # Subtest: (\S+)', line)
         if m:
+            if kunit is not None:
+                kunit.fail('(no result)', 'the next suite started before '
+                           'its result line')
+                kunit.close()
             kunit = Suite('kunit:' + m.group(1))
             kunit.start = stamps[i]
-            suites.append(kunit)
+            log.suites.append(kunit)
             continue
-        m = re.match(r'^    1\.\.(\d+)', line)
-        if m and kunit is not None:
-            kunit.plan = int(m.group(1))
+        if kunit is None:
+            continue
+        m = PLAN.match(line)
+        if m and len(m.group(1)) == 4:
+            kunit.plan = int(m.group(2))
             continue
         m = RESULT.match(line)
-        if m and kunit is not None:
+        if m:
             indent = len(m.group(1))
             if indent == 4:
-                kunit.add(m.group(4) or 'case %s' % m.group(3),
-                          status_of(m.group(2), m.group(5)))
+                kunit.add(int(m.group(3)),
+                          m.group(4) or 'case %s' % m.group(3),
+                          status_of(m.group(2), m.group(5)), m.group(5))
             elif indent == 0:
                 if kunit.start is not None and stamps[i] is not None:
                     kunit.secs = stamps[i] - kunit.start
+                kunit.close()
                 if m.group(2) == 'not ok' and not kunit.count('fail'):
-                    kunit.notes.append('suite failed with no failed case')
-                    kunit.add('(suite)', 'fail')
+                    kunit.fail('(suite)', 'suite failed with no failed case')
                 kunit = None
-    if kself is not None:
-        kself.notes.append('never finished')
-        kself.add('(did not finish)', 'fail')
-    for s in suites:
-        if s.name.startswith('kunit:') and s.plan and len(s.cases) < s.plan:
-            s.notes.append('%d of %d planned results missing' %
-                           (s.plan - len(s.cases), s.plan))
-            s.add('(missing results)', 'fail')
-    if not done:
-        problems.append('the guest never reported "done" (crash, hang or early exit)')
-    return suites, problems, figures
+    if kunit is not None:
+        kunit.fail('(no result)', 'never printed its result line')
+        kunit.close()
+    if prog is not None:
+        prog.fail('(did not finish)', 'never finished')
+        prog.close()
+    return log
 
 
-def apply_known_bugs(label, suites, problems):
-    """Mark what KNOWN_BUGS expects of kernel LABEL; return the notes."""
-    notes = []
-    for suffix, suite, case_re, func, count, what in KNOWN_BUGS:
-        if not label.endswith(suffix):
+def figure_parse(text):
+    """A figure line: its name (the words before the first value) and its
+    values: KEY=N, KEY N and N KEY."""
+    words = text.split()
+    num = re.compile(r'^-?\d+(\.\d+)?$')
+    name = []
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ''
+        if '=' in w or num.match(w) or w.startswith('/'):
+            break
+        if num.match(nxt):
+            # "module-cycles 100": the first word names the figure.
+            if not name:
+                name.append(w)
+            break
+        name.append(w)
+    values = {}
+    for k, v in re.findall(r'([\w+().-]+)=(-?\d+(?:\.\d+)?)', text):
+        values.setdefault(k, float(v))
+    for i in range(len(words) - 1):
+        if num.match(words[i + 1]) and not num.match(words[i]):
+            values.setdefault(words[i].strip(',;:'), float(words[i + 1]))
+    for i in range(len(words) - 1):
+        if num.match(words[i]) and not num.match(words[i + 1]):
+            values.setdefault(words[i + 1].strip(',;:'), float(words[i]))
+    return ' '.join(name), values
+
+
+def check_figures(label, log, tab):
+    problems = []
+    parsed = [figure_parse(f) for f in log.figures]
+    for fig in tab.figures(label):
+        m = re.match(r'^asked:([a-z]+)(?:/(\d+)|-(\d+))?$', fig.bound)
+        if m and m.group(1) not in log.asked:
             continue
-        for s in suites:
-            if s.name != suite:
+        found = [v for n, v in parsed if n == fig.name]
+        if not found:
+            problems.append('no "%s" figure (bench/suites: %s)' %
+                            (fig.name, fig.why))
+            continue
+        if fig.key == '-':
+            continue
+        for values in found:
+            if fig.key not in values:
+                problems.append('the "%s" figure has no %s' %
+                                (fig.name, fig.key))
+                continue
+            got = values[fig.key]
+            if fig.bound.startswith('<='):
+                if got > int(fig.bound[2:]):
+                    problems.append('figure %s %s = %g, above its maximum '
+                                    '%s (bench/suites: %s)' %
+                                    (fig.name, fig.key, got, fig.bound[2:],
+                                     fig.why))
+                continue
+            if m:
+                least = log.asked[m.group(1)]
+                if m.group(2):
+                    least //= int(m.group(2))
+                if m.group(3):
+                    least -= int(m.group(3))
+                what = 'asked %s=%d' % (m.group(1), log.asked[m.group(1)])
+            elif '%' in fig.bound:
+                pct, other = fig.bound.split('%', 1)
+                least = int(pct) * values.get(other, 0) / 100.0
+                what = '%s%% of %s' % (pct, other)
+            else:
+                least = int(fig.bound)
+                what = 'the table'
+            if got < least:
+                problems.append('figure %s %s = %g, below its minimum %g '
+                                '(%s; bench/suites: %s)' %
+                                (fig.name, fig.key, got, least, what,
+                                 fig.why))
+    return problems
+
+
+def taint_flags(value):
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return ''.join(c for i, c in enumerate(table_mod.TAINT_FLAGS)
+                   if n & (1 << i)) + ('?' if n >> len(table_mod.TAINT_FLAGS)
+                                       else '')
+
+
+def check_kernel_verdict(label, log, tab):
+    """The kernel's own word, printed last by the guest."""
+    problems = []
+    if log.taint is None:
+        problems.append('the guest printed no taint: its last lines '
+                        '(the kernel\'s own verdict) are missing')
+    else:
+        flags = taint_flags(log.taint)
+        allowed = tab.taint_allowed(label)
+        if flags is None:
+            problems.append('unreadable taint "%s"' % log.taint)
+        else:
+            for c in flags:
+                if c not in allowed:
+                    problems.append('kernel tainted %s (%s), which bench/'
+                                    'suites does not allow on %s' %
+                                    (c, TAINT_NAMES.get(c, 'unknown flag'),
+                                     label))
+    if log.debug_locks is None:
+        problems.append('the guest printed no debug_locks')
+    elif log.debug_locks != '1':
+        problems.append('debug_locks %s: lockdep turned itself off, after a '
+                        'lockdep report or a failed lock check' %
+                        log.debug_locks)
+    return problems
+
+
+def check_runner(label, log, runs):
+    """The guest runner's KTAP document against the kernel's run rows."""
+    problems = []
+    progs = [r for r in runs if r.stage not in ('boot', 'host')]
+    if not progs:
+        return problems
+    if log.outer_plan is None:
+        problems.append('the guest runner printed no plan')
+    elif log.outer_plan != len(progs):
+        problems.append('the guest runner planned %d programs; bench/suites '
+                        'has %d for %s' % (log.outer_plan, len(progs), label))
+    progs_run = [s for s in log.suites if not s.name.startswith('kunit:')]
+    for k, (num, name, ok, directive) in enumerate(log.outer, 1):
+        if num != k:
+            problems.append('runner result "%s" is number %d where %d was '
+                            'expected' % (name, num, k))
+        d = directive.upper()
+        if d.startswith('TIMEOUT') or d.startswith('SKIP'):
+            problems.append('%s: not ok, %s' % (name, directive))
+            continue
+        # A plain "not ok" is the program's non-zero exit status, which
+        # its own results account for; it must agree with them.
+        seg = progs_run[k - 1] if k <= len(progs_run) else None
+        if seg is None or seg.name != name:
+            problems.append('runner result %d names %s, but the program '
+                            'that ran there is %s' %
+                            (k, name, seg.name if seg else 'none'))
+        elif ok != (seg.exit == 0):
+            problems.append('runner result for %s (%s) disagrees with its '
+                            'exit status %s' % (name, 'ok' if ok else
+                                                'not ok', seg.exit))
+    if log.outer_plan is not None and len(log.outer) != log.outer_plan:
+        problems.append('the guest runner planned %d programs and reported '
+                        '%d' % (log.outer_plan, len(log.outer)))
+    return problems
+
+
+def apply_xfails(label, log, tab):
+    """Mark the expected failures of the xfail rows; return their notes."""
+    notes = []
+    for x in tab.xfails(label):
+        for s in log.suites:
+            if s.name != x.suite:
                 continue
             for c, st in s.cases.items():
-                if st == 'fail' and re.search(case_re, c):
+                if st == 'fail' and re.search(x.case, c):
                     s.cases[c] = 'xfail'
-                    s.known[c] = what
-        own = [p for p in problems if p.startswith('kernel splat: WARNING:')
-               and re.search(r'\b%s\+0x' % re.escape(func), p)]
+                    s.known[c] = x.what
+        own = [p for p in log.splats if p.startswith('WARNING:') and
+               re.search(r'\b%s\+0x' % re.escape(x.func), p)]
         for pr in own:
-            problems.remove(pr)
-            notes.append('%s (%s)' % (pr, what))
-        if len(own) != count:
-            problems.append('known upstream bug: expected %d WARN in %s, '
-                            'saw %d (%s)' % (count, func, len(own), what))
+            log.splats.remove(pr)
+            notes.append('%s (%s)' % (pr, x.what))
+        if len(own) != x.count:
+            log.problems.append('known upstream bug: expected %d WARN in %s,'
+                                ' saw %d (%s)' % (x.count, x.func, len(own),
+                                                  x.what))
     return notes
 
 
-class Manifest:
-    """bench/expect: the suites, plans, skips and figures each kernel must
-    show.  See that file for its rows."""
-
-    def __init__(self, path):
-        self.rows = []
-        with open(path) as f:
-            for n, l in enumerate(f, 1):
-                l = l.rstrip('\n')
-                if l.lstrip().startswith('#') or not l.strip():
-                    continue
-                why = ''
-                if ' -- ' in l:
-                    l, why = l.split(' -- ', 1)
-                f_ = l.split()
-                kind, kernels = f_[0], f_[1].split(',')
-                self.rows.append((kind, kernels, f_[2:], why.strip(), n))
-
-    def rows_for(self, label, kind):
-        return [r for r in self.rows if r[0] == kind and
-                any(fnmatch.fnmatchcase(label, k) for k in r[1])]
-
-    def check(self, label, suites, figures, reduced):
-        """Problems of kernel LABEL against the manifest."""
-        problems = []
-        runs = {r[2][0]: r[2][1] for r in self.rows_for(label, 'run')}
-        if not runs:
-            return ['no "run" row of bench/expect names kernel %s' % label]
-        names = [su.name for su in suites]
-        for name, plan in runs.items():
-            if name not in names:
-                problems.append('%s did not run (bench/expect: every %s '
-                                'kernel runs it)' % (name, label))
-        for su in suites:
-            if su.name not in runs:
-                problems.append('%s ran, but bench/expect does not list it '
-                                'for %s' % (su.name, label))
+def check_suites(label, log, tab, runs):
+    """The suites a kernel ran against its run and skip rows."""
+    problems = []
+    want = {r.suite: r for r in runs}
+    names = [s.name for s in log.suites]
+    for name in want:
+        if name not in names:
+            problems.append('%s did not run (bench/suites: %s runs it)' %
+                            (name, label))
+    for su in log.suites:
+        if names.count(su.name) > 1 and su is not \
+                [s for s in log.suites if s.name == su.name][0]:
+            su.fail('(ran twice)', 'ran more than once')
+        r = want.get(su.name)
+        if r is None:
+            problems.append('%s ran, but bench/suites does not list it for '
+                            '%s' % (su.name, label))
+            continue
+        n = len(su.real())
+        if r.plan is None and n == 0:
+            su.fail('(no results)', 'printed no results (bench/suites wants '
+                    'at least one)')
+        elif r.plan is not None and (su.plan != r.plan or n != r.plan):
+            su.fail('(table plan)', 'plan %s with %d results; bench/suites '
+                    'wants %d' % (su.plan, n, r.plan))
+        for c, st in list(su.cases.items()):
+            if st != 'skip':
                 continue
-            plan = runs[su.name]
-            n = len([c for c in su.cases if not c.startswith('(')])
-            if plan == '-' and n == 0:
-                su.notes.append('printed no results (bench/expect wants at '
-                                'least one)')
-                su.add('(no results)', 'fail')
-            elif plan != '-' and (su.plan != int(plan) or n != int(plan)):
-                su.notes.append('plan %s with %d results; bench/expect wants '
-                                '%s' % (su.plan, n, plan))
-                su.add('(plan)', 'fail')
-        skips = self.rows_for(label, 'skip')
-        for su in suites:
-            for c, st in list(su.cases.items()):
-                if st != 'skip':
-                    continue
-                why = su.why.get(c, '')
-                if any(r[2][0] == su.name and
-                       fnmatch.fnmatchcase(c, r[2][1]) and
-                       why.startswith(' '.join(r[2][2:])) for r in skips):
-                    su.allowed.add(c)
-                else:
-                    su.cases[c] = 'fail'
-                    su.notes.append('%s skipped (%s), which bench/expect does '
-                                    'not allow on %s' % (c, why, label))
-        for r in self.rows_for(label, 'need'):
-            if not any(fig.startswith(r[2][0] + ' ') for fig in figures):
-                problems.append('no %s figure: bench/expect says kernel %s '
-                                'has it' % (r[2][0], label))
-        zero_ok = {r[2][0] for r in self.rows_for(label, 'sweep')}
-        for fig in figures:
-            m = re.match(r'fail_nth (.*) failure_points=(\d+)', fig)
-            if m and m.group(2) == '0' and m.group(1) not in zero_ok:
-                problems.append('fail_nth sweep "%s" found no failure point: '
-                                'it injected nothing' % m.group(1))
-        floors = self.rows_for(label, 'floor')
-        if floors:
-            fuzz = [fig for fig in figures if fig.startswith('fuzz ')]
-            if 'kvm_vfio_fuzz_test' in runs and not fuzz:
-                problems.append('the fuzzer printed no figures')
-            # The strictest of the rows that name this kernel.
-            pct = max(int(r[2][0]) for r in floors)
-            mins = [int(r[2][1]) for r in floors if r[2][1] != '-']
-            least = str(max(mins)) if mins else '-'
-            for fig in fuzz:
-                calls = int(re.search(r'calls=(\d+)', fig).group(1))
-                m = re.search(r'reached=(\d+)', fig)
-                reached = int(m.group(1)) if m else 0
-                if reached * 100 < pct * calls:
-                    problems.append('the fuzzer reached the file code in '
-                                    '%d of %d calls, below the floor of '
-                                    '%d%%' % (reached, calls, pct))
-                if least != '-' and not reduced and reached < int(least):
-                    problems.append('the fuzzer reached the file code in '
-                                    '%d calls, below the floor of %s'
-                                    % (reached, least))
-        return problems
+            why = su.why.get(c, '')
+            if tab.skip_allowed(label, su.name, c, why):
+                su.allowed.add(c)
+            else:
+                su.fail(c, '%s skipped (%s), which bench/suites does not '
+                        'allow on %s' % (c, why, label))
+    return problems
 
 
-def check_ids(label, ids, run_id, oracle):
-    """Problems if the log of LABEL is not this run's."""
+def check_ids(label, log, run_id, oracle):
+    """Problems if the log is not this run's, or not this kernel's."""
+    if log.kernel is not None and log.kernel != label:
+        return ['the log is kernel %s\'s, not %s\'s' % (log.kernel, label)]
+    if log.kernel is None:
+        return ['the log has no header naming its run and kernel: not a '
+                'log of this bench']
     if run_id is None:
         return []
-    if ids.host != run_id:
+    if log.run != run_id:
         return ['the log is not this run\'s (it names run %s, this is %s): '
-                'the step did not run' % (ids.host or 'none', run_id)]
+                'the step did not run' % (log.run or 'none', run_id)]
     want = run_id
-    if ids.reused:
+    if log.reused:
         if not oracle:
             return ['results reused from run %s, but only an oracle kernel '
-                    'may reuse results' % ids.reused]
-        want = ids.reused
-    if ids.guest is not None and ids.guest != want:
+                    'may reuse results' % log.reused]
+        want = log.reused
+    if log.guest is not None and log.guest != want:
         return ['the guest named run %s, expected %s: not this run\'s '
-                'output' % (ids.guest, want)]
+                'output' % (log.guest, want)]
     return []
+
+
+def verdict(label, path, tab, run_id, oracle):
+    """Read and judge one kernel's log: (log, problems, expected notes)."""
+    log = parse(path)
+    if log.missing:
+        return log, log.problems, []
+    bad = check_ids(label, log, run_id, oracle)
+    if bad:
+        return Log(), bad, []
+    try:
+        runs = tab.runs(label)
+    except table_mod.TableError as e:
+        return log, [str(e)], []
+    if not runs:
+        return log, ['no run row of bench/suites names kernel %s' % label], []
+    host = all(r.stage == 'host' for r in runs)
+    expected = apply_xfails(label, log, tab)
+    problems = list(log.problems)
+    if not host and log.guest is None and \
+            not any(p.startswith('the host:') for p in problems):
+        problems.append('the guest never echoed its run id: it died before '
+                        '/init ran')
+    problems += ['kernel report: ' + s for s in log.splats]
+    if log.suites or log.guest is not None:
+        problems += check_suites(label, log, tab, runs)
+    if not host and log.guest is not None:
+        problems += check_runner(label, log, runs)
+        if log.done:
+            problems += check_kernel_verdict(label, log, tab)
+            problems += check_figures(label, log, tab)
+    if not log.done:
+        problems.append('the guest never reported "done" (crash, hang or '
+                        'early exit)')
+    return log, problems, expected
 
 
 def print_timing(path, results):
@@ -392,35 +648,45 @@ def print_timing(path, results):
                     print('      %-40s %6.0f' % (su.name, su.secs))
 
 
+USAGE = ('usage: ktap.py [--run-id ID] [--suites TABLE] [--oracle LABEL] '
+         '[--failed WHY] [--timing FILE] LABEL=LOG ... [--compare A,B]\n'
+         '(LABEL is a kernel of bench/variants, e.g. 6.12-ours)')
+
+
 def main(argv):
-    compares = []
-    runs = []
-    oracles = set()
-    failed_steps = []
-    run_id = timing = manifest = None
-    reduced = False
+    compares, runs, oracles, failed_steps = [], [], set(), []
+    run_id = timing = None
+    table_path = table_mod.TABLE
     args = iter(argv)
-    for a in args:
-        if a == '--compare':
-            compares.append(next(args).split(','))
-        elif a == '--run-id':
-            run_id = next(args)
-        elif a == '--oracle':
-            oracles.add(next(args))
-        elif a == '--failed':
-            failed_steps.append(next(args))
-        elif a == '--timing':
-            timing = next(args)
-        elif a == '--manifest':
-            manifest = Manifest(next(args))
-        elif a == '--reduced':
-            reduced = True
-        elif '=' in a:
-            runs.append(tuple(a.split('=', 1)))
-        else:
-            sys.exit('usage: ktap.py LABEL=LOG ... [--compare A,B]\n'
-                     '(a LABEL starting with a kernel line, e.g. 6.12-ours, '
-                     'is also counted per line)')
+    try:
+        for a in args:
+            if a == '--compare':
+                compares.append(next(args).split(','))
+            elif a == '--run-id':
+                run_id = next(args)
+            elif a == '--oracle':
+                oracles.add(next(args))
+            elif a == '--failed':
+                failed_steps.append(next(args))
+            elif a == '--timing':
+                timing = next(args)
+            elif a in ('--suites', '--manifest'):
+                table_path = next(args)
+            elif '=' in a and not a.startswith('-'):
+                runs.append(tuple(a.split('=', 1)))
+            else:
+                print('ktap.py: unknown argument "%s"\n%s' % (a, USAGE),
+                      file=sys.stderr)
+                return 2
+    except StopIteration:
+        print('ktap.py: %s needs a value\n%s' % (a, USAGE), file=sys.stderr)
+        return 2
+    try:
+        tab = table_mod.Table(table_path)
+    except table_mod.TableError as e:
+        print('ktap.py: %s' % e, file=sys.stderr)
+        print('0 passed, 1 failed')
+        return 1
 
     total = {'pass': 0, 'fail': 0, 'skip': 0}
     per_line = {}
@@ -438,34 +704,21 @@ def main(argv):
     for why in failed_steps:
         print('step FAILED: %s' % why)
         count(why, 'fail', 1)
-    for label, log in runs:
-        ids = Ids()
-        suites, problems, figures = parse(log, ids)
-        if not any(p.startswith('no log at') for p in problems):
-            bad = check_ids(label, ids, run_id, label in oracles)
-            if bad:
-                suites, problems, figures = [], bad, []
-            elif run_id is not None and ids.guest is None and \
-                    not any(p.startswith('the host:') for p in problems):
-                # This run's QEMU, but /init never ran: what the kernel
-                # printed (a splat, a panic) is the cause.
-                problems.append('the guest never echoed its run id: it '
-                                'died before /init ran')
-        if ids.reused and not problems:
-            figures.insert(0, 'results reused from run %s (oracle kernel, '
-                           'same kernel, initramfs and command line)' % ids.reused)
-        expected_splats = apply_known_bugs(label, suites, problems)
-        if manifest and suites:
-            problems += manifest.check(label, suites, figures, reduced)
+    for label, path in runs:
+        log, problems, expected = verdict(label, path, tab, run_id,
+                                          label in oracles)
+        suites = log.suites
         results[label] = suites
-        print('kernel %s (console log: %s)' % (label, log))
-        for fig in figures:
+        print('kernel %s (console log: %s)' % (label, path))
+        if log.reused and not problems:
+            print('  results reused from run %s (oracle kernel, same kernel,'
+                  ' initramfs and command line)' % log.reused)
+        for fig in log.figures:
             print('  %s' % fig)
-        if not label.endswith('static-checks'):
-            n = sum(1 for p in problems if p.startswith('kernel splat'))
-            print('  splats: %d%s' % (n, ' (+%d expected, listed below)' %
-                                      len(expected_splats)
-                                      if expected_splats else ''))
+        if log.taint is not None:
+            print('  kernel: tainted %s (%s), debug_locks %s' %
+                  (log.taint, taint_flags(log.taint) or 'no flag',
+                   log.debug_locks))
         for s in suites:
             p, f, k = s.count('pass'), s.count('fail'), s.count('skip')
             x = s.count('xfail')
@@ -481,7 +734,7 @@ def main(argv):
                           (name, s.known[name]))
             for n in s.notes:
                 print('      note: %s' % n)
-        for n in expected_splats:
+        for n in expected:
             print('  expected: %s' % n)
         if not suites and not problems:
             problems.append('no test results in the console log')
@@ -505,16 +758,14 @@ def main(argv):
         absent = {(s.name, c) for s in results[a] if s.name in common
                   for c in (s.absent | s.allowed if a in oracles or
                             not oracles else set()) | set(s.known)}
-        # A skip bench/expect allows on either kernel (with its reason),
-        # and the cases of a suite whose plan bench/expect sets apart per
-        # kernel (the module kernel's autoload cases) that only one ran.
+        # A skip the table allows on either kernel (with its reason), and
+        # the cases of a suite whose plan the table sets apart per kernel
+        # (the module kernel's autoload cases) that only one ran.
         absent |= {(s.name, c) for lab in (a, b) for s in results[lab]
                    if s.name in common for c in s.allowed}
-        if manifest:
-            plans = [{r[2][0]: r[2][1] for r in manifest.rows_for(lab, 'run')}
-                     for lab in (a, b)]
-            absent |= {k for k in set(ra) ^ set(rb)
-                       if plans[0].get(k[0]) != plans[1].get(k[0])}
+        plans = [{r.suite: r.plan for r in tab.runs(lab)} for lab in (a, b)]
+        absent |= {k for k in set(ra) ^ set(rb)
+                   if plans[0].get(k[0]) != plans[1].get(k[0])}
         diff = sorted(k for k in set(ra) | set(rb) if ra.get(k) != rb.get(k))
         expected = [k for k in diff if k in absent]
         diff = [k for k in diff if k not in absent]
@@ -524,7 +775,7 @@ def main(argv):
             print('  expected: %s %s: %s=%s %s=%s (%s)' %
                   (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent'),
                    'known upstream bug' if ra.get(k) == 'xfail'
-                   else 'allowed on this kernel: bench/expect'))
+                   else 'allowed on this kernel: bench/suites'))
         for k in diff:
             print('  DIFFERS: %s %s: %s=%s %s=%s' %
                   (k[0], k[1], a, ra.get(k, 'absent'), b, rb.get(k, 'absent')))
@@ -539,7 +790,8 @@ def main(argv):
         for line, t in sorted(per_line.items()):
             print('linux %-8s %d passed, %d failed, %d skipped' %
                   (line, t['pass'], t['fail'], t['skip']))
-    print('%d passed, %d failed, %d skipped' % (total['pass'], total['fail'], total['skip']))
+    print('%d passed, %d failed, %d skipped' %
+          (total['pass'], total['fail'], total['skip']))
     return 1 if total['fail'] else 0
 
 

@@ -65,7 +65,7 @@ apt_fetch() {
 }
 
 # variant_load LINE VARIANT: the row LINE-VARIANT of bench/variants in
-# V_ARCH, V_TREE, V_CONFIG, V_EXTRA, V_CHECK, V_FUZZ, V_STRESS, V_CYCLES,
+# V_ARCH, V_TREE, V_CONFIG, V_EXTRA, V_CHECK, V_FUZZ, V_STRESS, V_CYCLES, V_RACES,
 # V_TIMEOUT, V_WARN and V_REUSE, and its architecture's settings (bench/arch/<arch>.sh).
 variant_load() {
 	local row
@@ -73,7 +73,7 @@ variant_load() {
 	[ -n "$row" ] ||
 		die "no kernel '$1-$2' in bench/variants (there: $(variant_list all | tr '\n' ' '))"
 	read -r _ V_ARCH V_TREE V_CONFIG V_EXTRA V_CHECK V_FUZZ V_STRESS V_CYCLES \
-		V_TIMEOUT V_WARN V_REUSE <<<"$row"
+		V_RACES V_TIMEOUT V_WARN V_REUSE <<<"$row"
 	[ -f "$BENCH_DIR/arch/$V_ARCH.sh" ] ||
 		die "bench/variants: $1-$2 has arch '$V_ARCH', but there is no bench/arch/$V_ARCH.sh"
 	# shellcheck source=/dev/null

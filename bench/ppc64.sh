@@ -53,5 +53,5 @@ fi
 timing total $((SECONDS - t0))
 step "summary (linux $("$BENCH_DIR/kernel.sh" version), ${VARIANTS[*]}, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
-	--manifest "$BENCH_DIR/expect" --timing "$KVM_VFIO_TIMING" \
+	--suites "$BENCH_DIR/suites" --timing "$KVM_VFIO_TIMING" \
 	"${oracles[@]}" "${logs[@]}" "${cmp[@]}"

@@ -38,7 +38,24 @@ fail() {
 	timing "guest $KLINE-$variant" $((SECONDS - t0)) "FAILED: $*"
 	exit 1
 }
-echo "# kvm-vfio-bench: run $RUN_ID kernel $KLINE-$variant mode $mode" >"$log"
+
+# The strengths asked of the guest's robustness suites: bench/variants,
+# or KVM_VFIO_FUZZ, _STRESS, _CYCLES, _RACES (make test and make soak ask
+# other amounts); none for a kernel whose row has "-".  The log's first
+# line names this run, this kernel and them: the verdict holds the
+# figures to what was asked.
+declare -A ask=()
+if [ "$mode" = check ]; then
+	[ "$V_FUZZ" = - ] || ask[fuzz]=${KVM_VFIO_FUZZ:-$V_FUZZ}
+	[ "$V_STRESS" = - ] || ask[stress]=${KVM_VFIO_STRESS:-$V_STRESS}
+	[ "$V_CYCLES" = - ] || ask[cycles]=${KVM_VFIO_CYCLES:-$V_CYCLES}
+	[ "$V_RACES" = - ] || ask[races]=${KVM_VFIO_RACES:-$V_RACES}
+fi
+asked=
+for k in fuzz stress cycles races; do
+	[ -z "${ask[$k]:-}" ] || asked+=" $k=${ask[$k]}"
+done
+echo "# kvm-vfio-bench: run $RUN_ID kernel $KLINE-$variant mode $mode${asked:+ asked$asked}" >"$log"
 
 kernel=$("$BENCH_DIR/kernel.sh" image "$variant")
 [ -f "$kernel" ] || fail "no kernel at $kernel; run 'KLINE=$KLINE bench/kernel.sh build $variant'"
@@ -58,14 +75,14 @@ if [ "$KARCH" = x86_64 ]; then
 	qemu_fd=$("$BENCH_DIR/qemu-iommufd.sh")
 	cmdline+="${qemu_fd:+ kvmvfio.qemu=$qemu_fd}"
 fi
-# The fuzzer's and the stress test's strength: bench/variants, or
-# KVM_VFIO_FUZZ / KVM_VFIO_STRESS ('make test' runs them reduced).
-[ "$V_FUZZ" = - ] || [ "$mode" != check ] ||
-	cmdline+=" kvmvfio.fuzz=${KVM_VFIO_FUZZ:-$V_FUZZ}"
-[ "$V_STRESS" = - ] || [ "$mode" != check ] ||
-	cmdline+=" kvmvfio.stress=${KVM_VFIO_STRESS:-$V_STRESS}"
-[ "$V_CYCLES" = - ] || [ "$mode" != check ] ||
-	cmdline+=" kvmvfio.module_cycles=${KVM_VFIO_CYCLES:-$V_CYCLES}"
+# The strengths asked above.
+[ -z "${ask[fuzz]:-}" ] || cmdline+=" kvmvfio.fuzz=${ask[fuzz]}"
+[ -z "${ask[stress]:-}" ] || cmdline+=" kvmvfio.stress=${ask[stress]}"
+[ -z "${ask[cycles]:-}" ] || cmdline+=" kvmvfio.module_cycles=${ask[cycles]}"
+[ -z "${ask[races]:-}" ] || cmdline+=" kvmvfio.module_races=${ask[races]}"
+# make soak: the per-program timeouts of bench/suites, scaled.
+[ -z "${KVM_VFIO_TIMEOUT_SCALE:-}" ] ||
+	cmdline+=" kvmvfio.timeout_scale=$KVM_VFIO_TIMEOUT_SCALE"
 cmdline+="${GUEST_CMDLINE:+ $GUEST_CMDLINE}"
 # Kernel messages would drown the narration; a WARN still panics the guest.
 [ "$mode" = check ] || cmdline+=" quiet loglevel=3"

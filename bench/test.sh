@@ -4,9 +4,10 @@
 # test.sh: 'make test', the edit loop.  One kernel of bench/variants
 # (KLINE, default 6.12; VARIANT, default ours): its incremental build, then
 # its guest with every suite the full run has (KUnit, every kselftest, the
-# nested QEMU client) and the fuzzer and the stress test at a reduced
-# count (TEST_FUZZ, TEST_STRESS), read by the same verdict as 'make check'
-# (any splat, hang or missing result fails) and ending with the same
+# nested QEMU client) and the robustness suites at a reduced strength
+# (TEST_FUZZ, TEST_STRESS, TEST_CYCLES, TEST_RACES), read by the same
+# verdict as 'make check' (any report, hang, taint or missing result
+# fails; each figure is held to what was asked) and ending with the same
 # "N passed, N failed, N skipped" line and the timing table.  'make check'
 # stays the full verdict.
 set -euo pipefail
@@ -23,13 +24,18 @@ if "$BENCH_DIR/kernel.sh" build "$variant"; then
 	[ "$V_FUZZ" = - ] || export KVM_VFIO_FUZZ=${TEST_FUZZ:-5000}
 	[ "$V_STRESS" = - ] || export KVM_VFIO_STRESS=${TEST_STRESS:-20000}
 	[ "$V_CYCLES" = - ] || export KVM_VFIO_CYCLES=${TEST_CYCLES:-100}
+	[ "$V_RACES" = - ] || export KVM_VFIO_RACES=${TEST_RACES:-30}
 	"$BENCH_DIR/run.sh" "$variant" check || true
 	logs=("$k=$BENCH_LOGDIR/guest-$KLINE-$variant-check.log")
 else
 	failed=(--failed "$k: the kernel build failed (see $BENCH_LOGDIR/build-$KLINE-$variant.log)")
 fi
+# The verdict's own tests, as in make check.
+python3 "$BENCH_DIR/test_ktap.py" --log "$BENCH_LOGDIR/verdict-selftest.log" \
+	--run-id "$KVM_VFIO_RUN_ID" >&2 || true
+logs+=("verdict-selftest=$BENCH_LOGDIR/verdict-selftest.log")
 timing total $((SECONDS - t0))
 step "summary ($k, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
-	--manifest "$BENCH_DIR/expect" --reduced --timing "$KVM_VFIO_TIMING" \
+	--suites "$BENCH_DIR/suites" --timing "$KVM_VFIO_TIMING" \
 	"${oracles[@]}" "${failed[@]}" "${logs[@]}"

@@ -4,9 +4,10 @@
  * no busybox for ppc64le here.  It mounts what the tests need, binds every
  * PCI device that has no driver (the e1000 QEMU gives it) to vfio-pci,
  * loads kvm-vfio.ko on the module-mode kernel (there is no modprobe to do
- * it on demand), runs each program in /tests between the markers the
- * host's ktap.py reads, and powers off.  The host decides the verdict
- * from the console: a guest that dies or hangs never prints "done".
+ * it on demand), runs the programs of /tests/plan (bench/suites) as the
+ * x86 /init's runner does, scans kmemleak, prints the kernel's taint and
+ * lockdep's state, and powers off.  The host decides the verdict from the
+ * console: a guest that dies or hangs never prints "done".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <signal.h>
 
 #define KVM_VFIO_KO "/lib/modules/kvm-vfio.ko"
 
@@ -115,40 +117,105 @@ static void load_kvm_vfio(void)
 	close(fd);
 }
 
-/* Run every program in /tests, in name order, between markers. */
+/*
+ * Run one program of the plan between the markers, with its timeout: a
+ * result of the runner's KTAP document (see bench/guest/init, which does
+ * the same on x86 and arm64).  WORDS: [VAR=VALUE...] COMMAND [ARG...],
+ * COMMAND relative to /tests.
+ */
+static void run_prog(int n, const char *name, int secs, char *words)
+{
+	char *argv[32], path[512];
+	int argc = 0, st = 0, waited = 0, timed_out = 0, i;
+	char *w, *save = NULL;
+	pid_t pid, r;
+
+	for (w = strtok_r(words, " \t\n", &save); w && argc < 31;
+	     w = strtok_r(NULL, " \t\n", &save))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	for (i = 0; i < argc && strchr(argv[i], '=') && argv[i][0] >= 'A' &&
+	     argv[i][0] <= 'Z'; i++)
+		;
+	if (i == argc) {
+		printf("# kvm-vfio-guest: %s: no command in /tests/plan\n", name);
+		return;
+	}
+	snprintf(path, sizeof(path), "/tests/%s", argv[i]);
+	printf("# kvm-vfio-guest: running %s at %s timeout %d\n", name, up(),
+	       secs);
+	fflush(stdout);
+	if (access(path, X_OK)) {
+		printf("# kvm-vfio-guest: %s is not in the image\n", path);
+		printf("# kvm-vfio-guest: %s exited 127 at %s\n", name, up());
+		printf("not ok %d %s # SKIP not in the image: %s\n", n, name,
+		       path);
+		return;
+	}
+	pid = fork();
+	if (!pid) {
+		int k, fd = open("/dev/null", O_RDONLY);
+
+		if (fd >= 0)
+			dup2(fd, 0);
+		for (k = 0; k < i; k++)
+			putenv(argv[k]);
+		execv(path, argv + i);
+		_exit(127);
+	}
+	st = 127 << 8;
+	while (pid > 0) {
+		r = waitpid(pid, &st, secs ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0) {
+			st = 127 << 8;
+			break;
+		}
+		sleep(1);
+		if (++waited == secs) {
+			timed_out = 1;
+			kill(pid, SIGTERM);
+		} else if (timed_out && waited == secs + 10) {
+			kill(pid, SIGKILL);
+		}
+	}
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	printf("# kvm-vfio-guest: %s exited %d at %s\n", name, st, up());
+	if (timed_out)
+		printf("not ok %d %s # TIMEOUT after %d s\n", n, name, secs);
+	else if (st)
+		printf("not ok %d %s # exit status %d\n", n, name, st);
+	else
+		printf("ok %d %s\n", n, name);
+	fflush(stdout);
+}
+
+/*
+ * The plan, packed by initramfs.sh from bench/suites: a line per program,
+ * STAGE TIMEOUT SUITE [VAR=VALUE...] COMMAND...  pseries has one stage.
+ */
 static void run_tests(void)
 {
-	struct dirent **names;
-	char path[512];
-	int i, n, st;
-	pid_t pid;
+	char line[1024], stage[32], name[128];
+	int n = 0, secs, off, k = 0;
+	FILE *f = fopen("/tests/plan", "r");
 
-	n = scandir("/tests", &names, NULL, alphasort);
-	for (i = 0; i < n; i++) {
-		const char *t = names[i]->d_name;
-
-		snprintf(path, sizeof(path), "/tests/%s", t);
-		if (t[0] == '.' || access(path, X_OK))
-			continue;
-		printf("# kvm-vfio-guest: running %s at %s\n", t, up());
-		fflush(stdout);
-		pid = fork();
-		if (!pid) {
-			execl(path, path, (char *)NULL);
-			_exit(127);
-		}
-		st = 0;
-		if (pid < 0 || waitpid(pid, &st, 0) < 0)
-			st = 127 << 8;
-		printf("# kvm-vfio-guest: %s exited %d at %s\n", t,
-		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-		       up());
-		fflush(stdout);
+	if (!f) {
+		printf("# kvm-vfio-guest: no /tests/plan\n");
+		return;
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	if (n > 0)
-		free(names);
+	while (fgets(line, sizeof(line), f))
+		n += line[0] != '\n';
+	printf("KTAP version 1\n1..%d\n", n);
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %d %127s %n", stage, &secs, name,
+			   &off) != 3)
+			continue;
+		run_prog(++k, name, secs, line + off);
+	}
+	fclose(f);
 }
 
 /* The first line of PATH, without its newline, or "unavailable". */
@@ -219,9 +286,8 @@ static void kmemleak_check(void)
 		leak_line(rec, leaks);
 	if (f)
 		fclose(f);
-	printf("# kvm-vfio-figures: kmemleak %d leak(s) from the kvm-vfio device, ",
-	       leaks[0]);
-	printf("%d elsewhere, 0 from KUnit's kunit_vm_mmap()\n", leaks[1]);
+	printf("# kvm-vfio-figures: kmemleak ours=%d elsewhere=%d kunit=0\n",
+	       leaks[0], leaks[1]);
 }
 
 /* The kernel's own verdict, last: its taint and lockdep's state. */

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Read bench/suites, the suite table (see that file for its rows).
+
+  suites.py plan LABEL [TABLE]    the guest plan of kernel LABEL, one
+                                  program a line: STAGE TIMEOUT SUITE
+                                  [VAR=VALUE...] COMMAND...
+  suites.py check [TABLE]         read the table; exit 1 with a one-line
+                                  message on a malformed row
+
+bench/initramfs.sh packs the plan as /tests/plan; bench/ktap.py imports
+this module for the same rows.
+"""
+import fnmatch
+import os
+import re
+import sys
+
+TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'suites')
+STAGES = ('boot', 'early', 'nomod', 'main', 'host')
+KINDS = ('run', 'skip', 'xfail', 'figure', 'taint')
+# The taint flags, bit by bit (Documentation/admin-guide/tainted-kernels.rst).
+TAINT_FLAGS = 'PFSRMBUDAWCIOELKXTN'
+
+
+class TableError(Exception):
+    pass
+
+
+class Row:
+    """One row: its kind, kernel patterns, fields, reason and line."""
+
+    def __init__(self, kind, kernels, fields, why, line):
+        self.kind, self.kernels, self.fields = kind, kernels, fields
+        self.why, self.line = why, line
+
+    def matches(self, label):
+        return any(fnmatch.fnmatchcase(label, k) for k in self.kernels)
+
+
+class Run:
+    """A run row: a suite, its plan, timeout, stage and command."""
+
+    def __init__(self, row):
+        f = row.fields
+        if len(f) < 4:
+            raise TableError('line %d: a run row needs SUITE PLAN TIMEOUT '
+                             'STAGE' % row.line)
+        self.suite, plan, timeout, self.stage = f[:4]
+        if plan != '-' and not plan.isdigit():
+            raise TableError('line %d: plan "%s" is not a number or "-"' %
+                             (row.line, plan))
+        if timeout != '-' and not timeout.isdigit():
+            raise TableError('line %d: timeout "%s" is not seconds or "-"' %
+                             (row.line, timeout))
+        if self.stage not in STAGES:
+            raise TableError('line %d: stage "%s" is not one of %s' %
+                             (row.line, self.stage, ', '.join(STAGES)))
+        self.plan = None if plan == '-' else int(plan)
+        self.timeout = None if timeout == '-' else int(timeout)
+        rest = f[4:]
+        self.env = [w for w in rest if re.match(r'^[A-Z_][A-Z0-9_]*=', w)]
+        self.command = rest[len(self.env):]
+        if rest[:len(self.env)] != self.env:
+            raise TableError('line %d: VAR=VALUE words come before the '
+                             'command' % row.line)
+
+
+class Figure:
+    """A figure row: NAME, KEY and its bound."""
+
+    def __init__(self, row):
+        f = row.fields
+        if len(f) < 3:
+            raise TableError('line %d: a figure row needs NAME KEY MIN' %
+                             row.line)
+        self.name = ' '.join(f[:-2])
+        self.key, self.bound = f[-2], f[-1]
+        self.why = row.why
+        if not re.match(r'^(-|<=\d+|\d+|\d+%\S+|asked:[a-z]+(/\d+|-\d+)?)$',
+                        self.bound):
+            raise TableError('line %d: bound "%s" is not N, <=N, P%%KEY, '
+                             'asked:X[/N|-N] or -' % (row.line, self.bound))
+
+
+class Xfail:
+    def __init__(self, row):
+        f = row.fields
+        if len(f) != 4 or not f[3].isdigit():
+            raise TableError('line %d: an xfail row needs SUITE CASE '
+                             'FUNCTION COUNT' % row.line)
+        self.suite, self.case, self.func = f[:3]
+        self.count = int(f[3])
+        self.what = row.why
+        re.compile(self.case)
+
+
+class Table:
+    def __init__(self, path=TABLE):
+        self.path = path
+        self.rows = []
+        try:
+            with open(path) as fh:
+                text = fh.readlines()
+        except OSError as e:
+            raise TableError('cannot read the suite table %s: %s' %
+                             (path, e.strerror))
+        for n, line in enumerate(text, 1):
+            line = line.rstrip('\n')
+            if line.lstrip().startswith('#') or not line.strip():
+                continue
+            why = ''
+            if ' -- ' in line:
+                line, why = line.split(' -- ', 1)
+            f = line.split()
+            if f[0] not in KINDS or len(f) < 3:
+                raise TableError('%s line %d: "%s" is not a row (kinds: %s)'
+                                 % (path, n, line.strip(), ', '.join(KINDS)))
+            row = Row(f[0], f[1].split(','), f[2:], why.strip(), n)
+            try:
+                if row.kind == 'run':
+                    row.run = Run(row)
+                elif row.kind == 'figure':
+                    row.figure = Figure(row)
+                elif row.kind == 'xfail':
+                    row.xfail = Xfail(row)
+                elif row.kind == 'taint':
+                    bad = set(row.fields[0]) - set(TAINT_FLAGS + '-')
+                    if bad:
+                        raise TableError('line %d: unknown taint flag %s' %
+                                         (n, ''.join(sorted(bad))))
+                elif row.kind == 'skip' and len(f) < 5:
+                    raise TableError('line %d: a skip row needs SUITE CASE '
+                                     'REASON' % n)
+            except (TableError, re.error) as e:
+                raise TableError('%s %s' % (path, e))
+            self.rows.append(row)
+
+    def rows_for(self, label, kind):
+        return [r for r in self.rows if r.kind == kind and r.matches(label)]
+
+    def runs(self, label):
+        """The run rows of LABEL, in table order, one per suite."""
+        seen = {}
+        for r in self.rows_for(label, 'run'):
+            if r.run.suite in seen:
+                raise TableError('%s line %d: %s already runs %s (line %d)'
+                                 % (self.path, r.line, label, r.run.suite,
+                                    seen[r.run.suite]))
+            seen[r.run.suite] = r.line
+        return [r.run for r in self.rows_for(label, 'run')]
+
+    def figures(self, label):
+        return [r.figure for r in self.rows_for(label, 'figure')]
+
+    def xfails(self, label):
+        return [r.xfail for r in self.rows_for(label, 'xfail')]
+
+    def taint_allowed(self, label):
+        """The taint flags LABEL may end with, each with its reason."""
+        allowed = {}
+        for r in self.rows_for(label, 'taint'):
+            for c in r.fields[0].replace('-', ''):
+                allowed[c] = r.why
+        return allowed
+
+    def skip_allowed(self, label, suite, case, why):
+        return any(r.fields[0] == suite and
+                   fnmatch.fnmatchcase(case, r.fields[1]) and
+                   why.startswith(' '.join(r.fields[2:]))
+                   for r in self.rows_for(label, 'skip'))
+
+    def plan(self, label, pseries=False):
+        """The guest's plan lines of LABEL: STAGE TIMEOUT SUITE CMD..."""
+        out = []
+        for r in self.runs(label):
+            if r.stage in ('boot', 'host'):
+                continue
+            cmd = r.command or [('' if pseries else 'kselftests/') + r.suite]
+            out.append(' '.join([r.stage, str(r.timeout or 0), r.suite] +
+                                r.env + cmd))
+        return out
+
+
+def main(argv):
+    try:
+        if len(argv) >= 2 and argv[0] == 'plan':
+            t = Table(argv[2] if len(argv) > 2 else TABLE)
+            lines = t.plan(argv[1], pseries=argv[1].endswith('-ppc64'))
+            if not lines:
+                raise TableError('no run row of %s names kernel %s; add one'
+                                 % (t.path, argv[1]))
+            print('\n'.join(lines))
+            return 0
+        if argv and argv[0] == 'check':
+            Table(argv[1] if len(argv) > 1 else TABLE)
+            return 0
+    except TableError as e:
+        print('suites.py: %s' % e, file=sys.stderr)
+        return 1
+    print(__doc__.strip(), file=sys.stderr)
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

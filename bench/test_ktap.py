@@ -1,0 +1,678 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of the verdict (bench/ktap.py), as kunit_tool_test.py tests
+kunit.py: console logs that must pass it, and for every failure class it
+knows a log that must fail it, each with the exact line its summary
+prints.
+
+  test_ktap.py [-v] [--log FILE [--run-id ID]]
+
+The logs are a complete, passing console of a kernel built from the suite
+table itself (good_log: what bench/suites says that kernel must show),
+then broken in one place each (the hand-made fixtures of
+bench/test_data/ are inserted into it, or a line is changed or dropped).
+A log is judged exactly as make check and make test judge one.
+
+Ends with "N passed, N failed"; --log FILE also writes the results as a
+log the verdict reads (the "verdict-selftest" suite of make check's
+static step).
+"""
+import io
+import os
+import re
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stdout, redirect_stderr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import ktap  # noqa: E402
+import suites  # noqa: E402
+
+DATA = os.path.join(HERE, 'test_data')
+RID = '20261206-120000-42'
+ASKED = {'fuzz': 20000, 'stress': 100000, 'cycles': 100, 'races': 60}
+STAGE_ORDER = ('early', 'nomod', 'main')
+
+
+def fixture(name):
+    with open(os.path.join(DATA, name)) as f:
+        return f.read().rstrip('\n').split('\n')
+
+
+def figure_lines(tab, label, asked):
+    """Figure lines that meet every figure row of LABEL."""
+    figs = {}
+    for f in tab.figures(label):
+        vals = figs.setdefault(f.name, {})
+        if f.key == '-':
+            continue
+        m = re.match(r'^asked:([a-z]+)(?:/(\d+)|-(\d+))?$', f.bound)
+        if m:
+            if m.group(1) not in asked:
+                figs.pop(f.name) if not vals else None
+                continue
+            vals[f.key] = asked[m.group(1)]
+        elif f.bound.startswith('<='):
+            vals[f.key] = 0
+        elif '%' in f.bound:
+            vals.setdefault(f.key, None)
+        else:
+            vals[f.key] = max(int(f.bound), 1)
+    out = []
+    for name, vals in figs.items():
+        for k, v in vals.items():
+            if v is None:
+                # "P%OTHER": as much as OTHER.
+                other = [f.bound.split('%')[1] for f in tab.figures(label)
+                         if f.name == name and f.key == k][0]
+                vals[k] = vals.get(other, 1)
+        if name == 'dkms-module':
+            out.append('# kvm-vfio-figures: dkms-module /lib/modules/x/'
+                       'kvm-vfio.ko srcversion 0ABC')
+        else:
+            out.append('# kvm-vfio-figures: %s %s' % (name, ' '.join(
+                '%s=%d' % kv for kv in vals.items())))
+    return out
+
+
+def good_log(label, asked=None, tab=None):
+    """A console log of LABEL that meets the suite table, as lines."""
+    tab = tab or suites.Table()
+    if asked is None:
+        asked = {k: v for k, v in ASKED.items()
+                 if any(f.bound.startswith('asked:' + k)
+                        for f in tab.figures(label))}
+    runs = tab.runs(label)
+    lines = ['# kvm-vfio-bench: run %s kernel %s mode check%s' %
+             (RID, label, ''.join(' %s=%d' % kv for kv in asked.items())
+              and ' asked' + ''.join(' %s=%d' % kv
+                                     for kv in asked.items()))]
+    t = 1.0
+    boot = [r for r in runs if r.stage == 'boot']
+    if boot:
+        lines += ['[    0.500000] KTAP version 1',
+                  '[    0.500000] 1..%d' % len(boot)]
+        for n, r in enumerate(boot, 1):
+            name = r.suite.split(':', 1)[1]
+            lines += ['[    0.600000]     KTAP version 1',
+                      '[    0.600000]     # Subtest: %s' % name,
+                      '[    0.600000]     1..%d' % (r.plan or 1)]
+            lines += ['[    0.700000]     ok %d %s_case_%d' % (i, name, i)
+                      for i in range(1, (r.plan or 1) + 1)]
+            lines.append('[    0.800000] ok %d %s' % (n, name))
+    if all(r.stage == 'host' for r in runs):
+        progs, host = [r for r in runs if r.stage == 'host'], True
+        lines.append('# kvm-vfio-guest: run id %s' % RID)
+    else:
+        host = False
+        progs = [r for s in STAGE_ORDER for r in runs if r.stage == s]
+        lines += ['[    2.000000] Run /init as init process',
+                  '# kvm-vfio-guest: run id %s' % RID,
+                  'KTAP version 1', '1..%d' % len(progs)]
+    for k, r in enumerate(progs, 1):
+        n = r.plan or 1
+        lines.append('# kvm-vfio-guest: running %s at %.2f timeout %d' %
+                     (r.suite, t, r.timeout or 0))
+        lines += ['TAP version 13', '1..%d' % n]
+        lines += ['ok %d %s.case_%d' % (i, r.suite, i)
+                  for i in range(1, n + 1)]
+        if not host:
+            lines.append('# Totals: pass:%d fail:0 xfail:0 xpass:0 skip:0 '
+                         'error:0' % n)
+        t += 10
+        lines.append('# kvm-vfio-guest: %s exited 0 at %.2f' % (r.suite, t))
+        if not host:
+            lines.append('ok %d %s' % (k, r.suite))
+    if not host:
+        lines += figure_lines(tab, label, asked)
+        bits = sum(1 << suites.TAINT_FLAGS.index(c)
+                   for c in tab.taint_allowed(label))
+        lines += ['# kvm-vfio-guest: tainted %d' % bits,
+                  '# kvm-vfio-guest: debug_locks 1',
+                  '# kvm-vfio-guest: end at %.2f' % t]
+    lines.append('# kvm-vfio-guest: done')
+    return lines
+
+
+def verdict(logs, run_id=RID, table=None, compare=(), oracles=()):
+    """Run the verdict as make check does; (exit status, its output)."""
+    args = ['--run-id', run_id] if run_id else []
+    if table:
+        args += ['--suites', table]
+    for o in oracles:
+        args += ['--oracle', o]
+    with tempfile.TemporaryDirectory() as d:
+        for i, (label, lines) in enumerate(logs):
+            p = os.path.join(d, '%d.log' % i)
+            if lines is not None:
+                with open(p, 'w') as f:
+                    f.write('\n'.join(lines) + '\n')
+            args.append('%s=%s' % (label, p))
+        for c in compare:
+            args += ['--compare', c]
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            rc = ktap.main(args)
+    return rc, out.getvalue() + err.getvalue()
+
+
+def insert_after(lines, pattern, new):
+    """LINES with NEW inserted after the first line matching PATTERN."""
+    for i, l in enumerate(lines):
+        if re.search(pattern, l):
+            return lines[:i + 1] + new + lines[i + 1:]
+    raise AssertionError('no line matches %s' % pattern)
+
+
+def replace(lines, pattern, new):
+    """LINES with the first line matching PATTERN replaced by NEW."""
+    for i, l in enumerate(lines):
+        if re.search(pattern, l):
+            return lines[:i] + new + lines[i + 1:]
+    raise AssertionError('no line matches %s' % pattern)
+
+
+class Base(unittest.TestCase):
+    label = '6.12-ours'
+
+    def good(self):
+        return good_log(self.label)
+
+    def fails(self, lines, *expected, label=None, **kw):
+        """The verdict fails LINES, printing every EXPECTED line."""
+        rc, out = verdict([(label or self.label, lines)], **kw)
+        self.assertEqual(rc, 1, 'the verdict passed:\n' + out)
+        last = out.strip().split('\n')[-1]
+        self.assertRegex(last, r'^\d+ passed, [1-9]\d* failed, \d+ skipped$')
+        for e in expected:
+            self.assertIn(e, out, 'missing "%s" in:\n%s' % (e, out))
+        return out
+
+    def passes(self, lines, label=None, **kw):
+        rc, out = verdict([(label or self.label, lines)], **kw)
+        self.assertEqual(rc, 0, 'the verdict failed:\n' + out)
+        self.assertRegex(out.strip().split('\n')[-1],
+                         r'^[1-9]\d* passed, 0 failed, \d+ skipped$')
+        return out
+
+
+class Passing(Base):
+    """Logs of correct kernels, built from the table, pass."""
+
+    def test_every_check_kernel_passes(self):
+        tab = suites.Table()
+        labels = ['6.12-ours', '6.12-module', '6.12-stock', '7.3-ours',
+                  '7.3-module', '7.3-stock', '7.3-stockfix',
+                  '6.12-ours-ppc64', '6.12-module-ppc64',
+                  '6.12-stockfix-ppc64', '6.12-ours-arm64',
+                  '6.12-stock-arm64', '6.12-static-checks']
+        for label in labels:
+            with self.subTest(label=label):
+                self.passes(good_log(label, tab=tab), label=label)
+
+    def test_counts_every_case(self):
+        out = self.passes(self.good())
+        n = sum((r.plan or 1) for r in suites.Table().runs(self.label))
+        self.assertIn('%d passed, 0 failed, 0 skipped' % n, out)
+
+    def test_allowed_skip_passes(self):
+        log = replace(good_log('6.12-stock'),
+                      r'^ok 1 kvm_vfio_trace_test\.case_1$',
+                      ['ok 1 kvm_vfio_trace_test.case_1 # SKIP feature '
+                       'absent: no kvm_vfio trace events'])
+        log = replace(log, r'^# Totals: pass:9 ',
+                      ['# Totals: pass:8 fail:0 xfail:0 xpass:0 skip:1 '
+                       'error:0'])
+        self.passes(log, label='6.12-stock')
+
+    def test_reused_oracle_passes(self):
+        log = good_log('6.12-stock')
+        log = [log[0], '# kvm-vfio-bench: reused run OLD key 1'] + \
+            [l.replace(RID, 'OLD') if 'run id' in l else l for l in log[1:]]
+        self.passes(log, label='6.12-stock', oracles=['6.12-stock'])
+
+
+class IssueLogs(Base):
+    """The seven hand-made logs that passed the old verdict."""
+
+    def test_bad_unlock_balance(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_test ',
+                                fixture('lockdep-bad-unlock.log')),
+                   'FAILED: kernel report: WARNING: bad unlock balance '
+                   'detected!')
+
+    def test_lock_held_returning_to_user(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_test ',
+                                fixture('lockdep-held-return.log')),
+                   'FAILED: kernel report: WARNING: lock held when '
+                   'returning to user space!')
+
+    def test_non_static_key(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_test ',
+                                fixture('lockdep-non-static-key.log')),
+                   'FAILED: kernel report: INFO: trying to register '
+                   'non-static key.')
+
+    def test_rcu_stall(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_stress_test',
+                                fixture('rcu-stall.log')),
+                   'FAILED: kernel report: rcu: INFO: rcu_sched detected '
+                   'stalls on CPUs/tasks:')
+
+    def test_exit_marker_lost(self):
+        log = [l for l in self.good()
+               if not l.startswith('# kvm-vfio-guest: kvm_vfio_fuzz_test '
+                                   'exited')]
+        self.fails(log, 'FAILED: (exit status lost)',
+                   'note: its exit status was never printed')
+
+    def test_exit_marker_split_by_printk(self):
+        log = replace(self.good(), r'kvm_vfio_fuzz_test exited 0',
+                      ['# kvm-vfio-gu[   12.000000] kvm: a message',
+                       'est: kvm_vfio_fuzz_test exited 0 at 30.00'])
+        self.fails(log, 'FAILED: (exit status lost)')
+
+    def test_duplicate_result(self):
+        log = self.good()
+        i = log.index('ok 1 kvm_vfio_test.case_1')
+        log = log[:i] + ['ok 1 fix.same'] * 68 + log[i + 68:]
+        self.fails(log, 'result "fix.same" is number 1 where 2 was expected',
+                   'case fix.same reported twice')
+
+    def test_fuzzer_did_nothing(self):
+        log = replace(self.good(), r'kvm-vfio-figures: fuzz ',
+                      ['# kvm-vfio-figures: fuzz calls=0 reached=0 '
+                       'seed=0x6b766d76 seconds=0.0'])
+        self.fails(log, 'FAILED: figure fuzz calls = 0, below its minimum '
+                   '20000 (asked fuzz=20000')
+
+
+class Reports(Base):
+    """Every kernel report class fails, named."""
+
+    def test_warn(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_test ',
+                                fixture('warn.log')),
+                   'FAILED: kernel report: WARNING: CPU: 1 PID: 234 at '
+                   'virt/kvm/vfio.c:321 kvm_vfio_file_add+0x1e4/0x260')
+
+    def test_every_lockdep_banner(self):
+        for banner in ['possible circular locking dependency detected',
+                       'kvm_vfio_test/1 still has locks held!',
+                       'held lock freed!',
+                       'HARDIRQ-safe -> HARDIRQ-unsafe lock order detected',
+                       'possible irq lock inversion dependency detected',
+                       'possible recursive locking detected',
+                       'inconsistent lock state',
+                       'suspicious RCU usage',
+                       'Nested lock was not taken']:
+            with self.subTest(banner=banner):
+                self.fails(insert_after(
+                    self.good(), 'running kvm_vfio_test ',
+                    ['[   20.000000] ' + '=' * 40,
+                     '[   20.000000] WARNING: ' + banner,
+                     '[   20.000000] 6.12.0 #1 Not tainted']),
+                    'FAILED: kernel report: WARNING: ' + banner)
+
+    def test_report_mid_line(self):
+        log = replace(self.good(), r'^ok 3 kvm_vfio_test.case_3$',
+                      ['ok 3 kvm_vfio_t[   20.000000] BUG: KASAN: '
+                       'slab-use-after-free in kvm_vfio_release+0x1/0x2',
+                       'est.case_3'])
+        self.fails(log, 'FAILED: kernel report: ok 3 kvm_vfio_t[   '
+                   '20.000000] BUG: KASAN: slab-use-after-free')
+
+    def test_hung_task(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_stress_test',
+                                ['[  300.000000] INFO: task kvm_vfio_stres:'
+                                 '99 blocked for more than 240 seconds.']),
+                   'FAILED: kernel report: INFO: task kvm_vfio_stres:99 '
+                   'blocked for more than 240 seconds.')
+
+    def test_soft_lockup(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_stress_test',
+                                ['[  300.000000] watchdog: BUG: soft lockup '
+                                 '- CPU#1 stuck for 123s! [kvm_vfio_stres:9]'
+                                 ]),
+                   'FAILED: kernel report: watchdog: BUG: soft lockup')
+
+    def test_crash_after_some_results(self):
+        log = self.good()
+        i = log.index('ok 40 kvm_vfio_test.case_40')
+        log = log[:i] + fixture('panic.log')
+        self.fails(log, 'FAILED: kernel report: Kernel panic - not syncing: '
+                   'Fatal exception',
+                   'FAILED: (did not finish)',
+                   'FAILED: the guest never reported "done"')
+
+    def test_hang(self):
+        log = self.good()
+        i = log.index('ok 2 kvm_vfio_stress_test.case_2')
+        log = log[:i] + ['# kvm-vfio-bench: FAILED: guest did not finish '
+                         'within 1500s (hang)']
+        self.fails(log, 'FAILED: the host: guest did not finish within '
+                   '1500s (hang)', 'FAILED: the guest never reported "done"')
+
+    def test_program_timeout(self):
+        log = self.good()
+        i = log.index('ok 2 kvm_vfio_stress_test.case_2')
+        j = log.index('ok 5 kvm_vfio_stress_test')
+        log = log[:i] + ['# kvm-vfio-guest: kvm_vfio_stress_test exited 143 '
+                         'at 900.00',
+                         'not ok 5 kvm_vfio_stress_test # TIMEOUT after '
+                         '1200 s'] + log[j + 1:]
+        self.fails(log, 'FAILED: kvm_vfio_stress_test: not ok, TIMEOUT '
+                   'after 1200 s', 'plan 1..4, but 1 results')
+
+
+class Structure(Base):
+    """KTAP structure: numbering, plans, exit statuses, the runner."""
+
+    def test_plan_not_met(self):
+        log = [l for l in self.good()
+               if l != 'ok 31 kvm_vfio_driver_test.case_31']
+        self.fails(log, 'note: plan 1..31, but 30 results')
+
+    def test_gap_in_numbers(self):
+        log = replace(self.good(), r'^ok 7 kvm_vfio_test.case_7$',
+                      ['ok 8 kvm_vfio_test.case_7'])
+        self.fails(log, 'result "kvm_vfio_test.case_7" is number 8 where 7 '
+                   'was expected')
+
+    def test_plan_differs_from_table(self):
+        log = self.good()
+        i = log.index('ok 9 kvm_vfio_trace_test.case_9')
+        log = replace(log[:i] + log[i + 1:],
+                      r'^1\.\.9$', ['1..8'])
+        log = replace(log, r'^# Totals: pass:9 ',
+                      ['# Totals: pass:8 fail:0 xfail:0 xpass:0 skip:0 '
+                       'error:0'])
+        self.fails(log, 'note: plan 8 with 8 results; bench/suites wants 9')
+
+    def test_exit_nonzero_without_failed_case(self):
+        log = replace(self.good(), r'kvm_vfio_trace_test exited 0',
+                      ['# kvm-vfio-guest: kvm_vfio_trace_test exited 1 at '
+                       '99.00'])
+        log = replace(log, r'^ok \d+ kvm_vfio_trace_test$',
+                      ['not ok 7 kvm_vfio_trace_test # exit status 1'])
+        self.fails(log, 'note: exited 1 with no failed case')
+
+    def test_totals_disagree(self):
+        log = replace(self.good(), r'^# Totals: pass:9 ',
+                      ['# Totals: pass:8 fail:1 xfail:0 xpass:0 skip:0 '
+                       'error:0'])
+        self.fails(log, 'its "# Totals" line (pass 8, fail 1, skip 0) does '
+                   'not match its results (9, 0, 0)')
+
+    def test_runner_plan_not_met(self):
+        log = self.good()
+        i = log.index('# kvm-vfio-guest: running kvm_vfio_trace_test at '
+                      '61.00 timeout 300')
+        j = log.index('ok 7 kvm_vfio_trace_test')
+        log = log[:i] + log[j + 1:]
+        self.fails(log, 'FAILED: kvm_vfio_trace_test did not run',
+                   'FAILED: the guest runner planned 7 programs and '
+                   'reported 6')
+
+    def test_runner_plan_differs_from_table(self):
+        log = replace(self.good(), r'^1\.\.7$', ['1..6'])
+        self.fails(log, 'FAILED: the guest runner planned 6 programs; '
+                   'bench/suites has 7 for 6.12-ours')
+
+    def test_suite_not_in_table(self):
+        log = insert_after(self.good(), r'^ok 7 kvm_vfio_trace_test$',
+                           ['# kvm-vfio-guest: running extra_test at 1.0',
+                            '1..1', 'ok 1 x',
+                            '# kvm-vfio-guest: extra_test exited 0 at 2.0'])
+        self.fails(log, 'FAILED: extra_test ran, but bench/suites does not '
+                   'list it for 6.12-ours')
+
+    def test_kunit_case_missing(self):
+        log = [l for l in self.good() if 'kvm-vfio_case_35' not in l]
+        self.fails(log, 'note: plan 1..35, but 34 results')
+
+
+class KernelVerdict(Base):
+    """The taint and debug_locks the guest prints last."""
+
+    def test_taint_warn(self):
+        log = replace(self.good(), r'kvm-vfio-guest: tainted',
+                      ['# kvm-vfio-guest: tainted %d' % (512 | (1 << 18))])
+        self.fails(log, 'FAILED: kernel tainted W (a WARN), which bench/'
+                   'suites does not allow on 6.12-ours')
+
+    def test_taint_allowed(self):
+        log = replace(good_log('6.12-module'), r'kvm-vfio-guest: tainted',
+                      ['# kvm-vfio-guest: tainted 4096'])
+        self.passes(log, label='6.12-module')
+
+    def test_debug_locks_off(self):
+        log = replace(self.good(), r'kvm-vfio-guest: debug_locks',
+                      ['# kvm-vfio-guest: debug_locks 0'])
+        self.fails(log, 'FAILED: debug_locks 0: lockdep turned itself off')
+
+    def test_no_kernel_verdict(self):
+        log = [l for l in self.good() if 'tainted' not in l]
+        self.fails(log, 'FAILED: the guest printed no taint')
+
+
+class Figures(Base):
+    def test_stress_below_asked(self):
+        log = replace(self.good(), r'kvm-vfio-figures: stress',
+                      ['# kvm-vfio-figures: stress ops=5000 threads=4 '
+                       'seconds=1.0 seed=0x1 vms=3'])
+        self.fails(log, 'FAILED: figure stress ops = 5000, below its minimum '
+                   '99997 (asked stress=100000')
+
+    def test_figure_missing(self):
+        log = [l for l in self.good() if 'figures: stress' not in l]
+        self.fails(log, 'FAILED: no "stress" figure')
+
+    def test_sweep_injected_nothing(self):
+        log = replace(self.good(), r'figures: fail_nth ADD cdev ',
+                      ['# kvm-vfio-figures: fail_nth ADD cdev '
+                       'failure_points=0'])
+        self.fails(log, 'FAILED: figure fail_nth ADD cdev failure_points = '
+                   '0, below its minimum 1')
+
+    def test_leak_elsewhere(self):
+        log = replace(self.good(), r'figures: kmemleak',
+                      fixture('kmemleak-elsewhere.log'))
+        self.fails(log, 'FAILED: figure kmemleak elsewhere = 1, above its '
+                   'maximum 0')
+
+    def test_kmemleak_did_not_run(self):
+        log = replace(self.good(), r'figures: kmemleak',
+                      ['# kmemleak: not available'])
+        self.fails(log, 'FAILED: no "kmemleak" figure')
+
+    def test_module_cycles_below_asked(self):
+        log = replace(good_log('6.12-module'), r'figures: module-cycles',
+                      ['# kvm-vfio-figures: module-cycles 10 autoloads 10 '
+                       'seconds 1.0 load+create 1.0 unload 1.0'])
+        self.fails(log, 'FAILED: figure module-cycles module-cycles = 10, '
+                   'below its minimum 100', label='6.12-module')
+
+    def test_module_races_below_asked(self):
+        log = replace(good_log('6.12-module'),
+                      r'figures: module-race create-vs-rmmod',
+                      ['# kvm-vfio-figures: module-race create-vs-rmmod '
+                       'iterations 3 ok 3 enodev 0 other 0 unloads 1'])
+        self.fails(log, 'FAILED: figure module-race create-vs-rmmod '
+                   'iterations = 3, below its minimum 60',
+                   label='6.12-module')
+
+
+class Identity(Base):
+    """A log counts only for this run and this kernel."""
+
+    def test_stale_log(self):
+        log = [l.replace(RID, 'OLDRUN') for l in self.good()]
+        self.fails(log, 'FAILED: the log is not this run\'s (it names run '
+                   'OLDRUN, this is %s)' % RID)
+
+    def test_another_kernels_log(self):
+        self.fails(good_log('7.3-ours'), 'FAILED: the log is kernel 7.3-ours'
+                   '\'s, not 6.12-ours\'s')
+
+    def test_guest_of_another_run(self):
+        log = replace(self.good(), r'kvm-vfio-guest: run id',
+                      ['# kvm-vfio-guest: run id OTHER'])
+        self.fails(log, 'FAILED: the guest named run OTHER, expected %s' %
+                   RID)
+
+    def test_reuse_only_for_oracles(self):
+        log = self.good()
+        log = [log[0], '# kvm-vfio-bench: reused run OLD key 1'] + log[1:]
+        self.fails(log, 'FAILED: results reused from run OLD, but only an '
+                   'oracle kernel may reuse results')
+
+    def test_missing_log(self):
+        self.fails(None, 'FAILED: no log at')
+
+    def test_guest_died_before_init(self):
+        log = self.good()[:1] + fixture('panic.log')
+        self.fails(log, 'FAILED: the guest never echoed its run id')
+
+
+class Skips(Base):
+    def test_unlisted_skip(self):
+        log = replace(self.good(), r'^ok 5 kvm_vfio_test.case_5$',
+                      ['ok 5 kvm_vfio_test.case_5 # SKIP no /dev/kvm'])
+        log = replace(log, r'^# Totals: pass:68 ',
+                      ['# Totals: pass:67 fail:0 xfail:0 xpass:0 skip:1 '
+                       'error:0'])
+        self.fails(log, 'note: kvm_vfio_test.case_5 skipped (no /dev/kvm), '
+                   'which bench/suites does not allow on 6.12-ours')
+
+    def test_skip_allowed_only_where_listed(self):
+        log = replace(self.good(), r'^ok 1 kvm_vfio_trace_test\.case_1$',
+                      ['ok 1 kvm_vfio_trace_test.case_1 # SKIP feature '
+                       'absent: no kvm_vfio trace events'])
+        log = replace(log, r'^# Totals: pass:9 ',
+                      ['# Totals: pass:8 fail:0 xfail:0 xpass:0 skip:1 '
+                       'error:0'])
+        self.fails(log, 'which bench/suites does not allow on 6.12-ours')
+
+
+class KnownBugs(Base):
+    """xfail rows: the known upstream bug must show, exactly as listed."""
+    table = os.path.join(DATA, 'suites-xfail')
+    label = '6.12-stock-ppc64'
+
+    def log(self, warns, case_ok=False):
+        tab = suites.Table(self.table)
+        log = good_log(self.label, tab=tab)
+        if not case_ok:
+            log = replace(log, r'^ok 2 kvm_vfio_spapr_test\.case_2$',
+                          ['not ok 2 group.del_without_table_no_warn'])
+            log = replace(log, r'^# Totals: ',
+                          ['# Totals: pass:2 fail:1 xfail:0 xpass:0 skip:0 '
+                           'error:0'])
+            log = replace(log, r'kvm_vfio_spapr_test exited 0',
+                          ['# kvm-vfio-guest: kvm_vfio_spapr_test exited 1 '
+                           'at 11.00'])
+            log = replace(log, r'^ok 1 kvm_vfio_spapr_test$',
+                          ['not ok 1 kvm_vfio_spapr_test # exit status 1'])
+        return insert_after(log, 'running kvm_vfio_spapr_test',
+                            fixture('known-warn.log') * warns)
+
+    def test_known_bug_expected(self):
+        out = self.passes(self.log(1), table=self.table)
+        self.assertIn('expected: group.del_without_table_no_warn: known '
+                      'upstream bug', out)
+
+    def test_known_warn_missing(self):
+        self.fails(self.log(0), 'FAILED: known upstream bug: expected 1 WARN '
+                   'in kvm_spapr_tce_release_vfio_group, saw 0',
+                   table=self.table)
+
+    def test_known_warn_twice(self):
+        self.fails(self.log(2), 'saw 2', table=self.table)
+
+
+class Compare(Base):
+    def test_difference_fails(self):
+        a = good_log('6.12-stock')
+        b = replace(good_log('6.12-ours'), r'^ok 4 kvm_vfio_test.case_4$',
+                    ['not ok 4 kvm_vfio_test.case_4'])
+        rc, out = verdict([('6.12-stock', a), ('6.12-ours', b)],
+                          compare=['6.12-stock,6.12-ours'],
+                          oracles=['6.12-stock'])
+        self.assertEqual(rc, 1)
+        self.assertIn('DIFFERS: kvm_vfio_test kvm_vfio_test.case_4: '
+                      '6.12-stock=pass 6.12-ours=fail', out)
+
+
+class Table(unittest.TestCase):
+    def test_table_reads(self):
+        suites.Table()
+
+    def test_bad_row_is_named(self):
+        with tempfile.NamedTemporaryFile('w', suffix='suites') as f:
+            f.write('run *-ours kvm_vfio_test 68 300 later\n')
+            f.flush()
+            with self.assertRaisesRegex(suites.TableError,
+                                        'stage "later" is not one of'):
+                suites.Table(f.name)
+
+    def test_plan_of_module_kernel(self):
+        plan = suites.Table().plan('6.12-module')
+        self.assertEqual(plan[0].split()[:3],
+                         ['early', '300', 'kvm_vfio_module_test-early'])
+        self.assertIn('KVM_VFIO_AUTOLOAD=kvm_vfio '
+                      'kselftests/kvm_vfio_qemu_test.sh', plan[2])
+
+
+def main(argv):
+    log = run_id = None
+    verbosity = 1
+    it = iter(argv)
+    for a in it:
+        if a == '--log':
+            log = next(it)
+        elif a == '--run-id':
+            run_id = next(it)
+        elif a == '-v':
+            verbosity = 2
+        else:
+            print('usage: test_ktap.py [-v] [--log FILE [--run-id ID]]',
+                  file=sys.stderr)
+            return 2
+    suite = unittest.defaultTestLoader.loadTestsFromModule(
+        sys.modules[__name__])
+    names = [t.id() for t in _tests(suite)]
+    stream = io.StringIO()
+    result = unittest.TextTestRunner(stream=stream, verbosity=verbosity
+                                     ).run(suite)
+    sys.stderr.write(stream.getvalue())
+    bad = {t.id(): 'fail' for t, _ in result.failures + result.errors}
+    if log:
+        with open(log, 'w') as f:
+            f.write('# kvm-vfio-bench: run %s kernel verdict-selftest mode '
+                    'lint\n' % (run_id or 'none'))
+            f.write('# kvm-vfio-guest: run id %s\n' % (run_id or 'none'))
+            f.write('# kvm-vfio-guest: running verdict-selftest\n')
+            f.write('TAP version 13\n1..%d\n' % len(names))
+            for n, name in enumerate(names, 1):
+                f.write('%s %d %s\n' % ('not ok' if name in bad else 'ok', n,
+                                        name.replace('__main__.', '')))
+            f.write('# kvm-vfio-guest: verdict-selftest exited %d\n' %
+                    (1 if bad else 0))
+            f.write('# kvm-vfio-guest: done\n')
+    print('%d passed, %d failed' % (len(names) - len(bad), len(bad)))
+    return 1 if bad else 0
+
+
+def _tests(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _tests(t)
+        else:
+            yield t
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
