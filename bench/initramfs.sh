@@ -111,6 +111,15 @@ prune() {
 	done
 }
 
+# write_plan FILE: what this kernel's guest runs, from the suite table
+# (bench/suites): its /init runs exactly these programs (none for a kernel
+# no run row names, such as the benchmark's; the verdict fails a check
+# kernel without rows).
+write_plan() {
+	python3 "$BENCH_DIR/suites.py" plan "$KLINE-$variant" >"$1" ||
+		die "$KLINE-$variant: bench/suites cannot give its plan (see the message above)"
+}
+
 # ppc64: a static /init runs the tests; the kernel has no modules.
 if [ "$KARCH" = powerpc ]; then
 	build_prog "$GUEST/init" "$BENCH_DIR/guest/ppc64_init.c"
@@ -126,6 +135,7 @@ if [ "$KARCH" = powerpc ]; then
 		"$stage/tests"
 	cp "$GUEST/init" "$stage/init"
 	cp "$TESTS"/kvm_vfio* "$stage/tests/"
+	write_plan "$stage/tests/plan"
 	# The module kernel: kvm-vfio.ko as DKMS installed it, which /init
 	# loads (no modprobe here).
 	if [ "$V_EXTRA" = module ]; then
@@ -221,6 +231,7 @@ if [ "$KARCH" = x86_64 ]; then
 fi
 cp "$BENCH_DIR/guest/init" "$stage/init"
 cp -r "$TESTS/." "$stage/tests/"
+write_plan "$stage/tests/plan"
 # The stock kernel with the series we send upstream runs the series' own
 # selftest, twice: on the mtty mdev it falls back to, and on the PCI device
 # named the VFIO selftests' way (kvm_vfio_test-pci).

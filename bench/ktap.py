@@ -65,7 +65,11 @@ SPLAT = re.compile(
     r'Oops: |Kernel panic|general protection fault|'
     r'KASAN: |UBSAN: |unreferenced object 0x|'
     r'hard LOCKUP|list_add corruption|list_del corruption|'
-    r'DEBUG_LOCKS_WARN_ON|kernel BUG at)')
+    r'DEBUG_LOCKS_WARN_ON|kernel BUG at|invoked oom-killer|'
+    r'Out of memory: )')
+# Lines the generic banners match that report no fault: an NMI handler
+# that ran long (TCG is slow).
+HARMLESS = re.compile(r'INFO: NMI handler \(\S+\) took too long to run')
 BENCH_HEAD = re.compile(r'^# kvm-vfio-bench: run (\S+) kernel (\S+) mode (\S+)(.*)$')
 BENCH_REUSED = re.compile(r'^# kvm-vfio-bench: reused run (\S+)')
 BENCH_FAILED = '# kvm-vfio-bench: FAILED: '
@@ -162,11 +166,14 @@ class Suite:
 
 
 def status_of(ok, directive):
+    """A result's status.  A program may not excuse its own failure: an
+    XFAIL or XPASS directive (the kselftest harness's XFAIL_ADD) is a
+    failure; only the table's xfail rows excuse one."""
     d = (directive or '').strip().upper()
     if d.startswith('SKIP'):
         return 'skip'
-    if d.startswith('XFAIL'):
-        return 'pass'
+    if d.startswith('XFAIL') or d.startswith('XPASS'):
+        return 'fail'
     return 'pass' if ok == 'ok' else 'fail'
 
 
@@ -183,6 +190,8 @@ class Log:
         self.outer_plan = None   # the runner's "1..N"
         self.outer = []          # (number, name, ok, directive)
         self.taint = self.debug_locks = None
+        self.kunit_plan = None   # KUnit's top-level "1..N"
+        self.kunit_results = []  # and its suites' result numbers
         self.done = False
         self.missing = False
 
@@ -209,7 +218,9 @@ def parse(path):
             log.run, log.kernel, log.mode = m.group(1), m.group(2), m.group(3)
             log.asked = dict(re.findall(r'(\w+)=(\d+)', m.group(4)))
             log.asked = {k: int(v) for k, v in log.asked.items()}
-    for l in lines[1:3]:
+    for l in lines[1:]:
+        if l.startswith(GUEST) or STAMP.match(l):
+            break
         m = BENCH_REUSED.match(l)
         if m:
             log.reused = m.group(1)
@@ -222,8 +233,12 @@ def parse(path):
         if line.startswith(BENCH_FAILED):
             log.problems.append('the host: ' + line[len(BENCH_FAILED):])
             continue
-        if SPLAT.search(line):
-            log.splats.append(line.strip())
+        m = SPLAT.search(line)
+        if m and not HARMLESS.search(line):
+            # A banner after a kernel timestamp in mid-line (a report that
+            # cut into a program's line): from where the report starts.
+            log.splats.append(line[m.start() + 1:].strip()
+                              if m.group(0).startswith(']') else line.strip())
         if line.startswith(FIGURE):
             log.figures.append(line[len(FIGURE):].strip())
             continue
@@ -232,7 +247,10 @@ def parse(path):
             if log.guest is None:
                 log.guest = m.group(1)
             in_guest = True
-            kunit = None
+            if kunit is not None:
+                kunit.fail('(no result)', 'never printed its result line')
+                kunit.close()
+                kunit = None
             continue
         m = MARK_RUN.match(line)
         if m:
@@ -321,6 +339,13 @@ def parse(path):
                                   m.group(2) == 'ok', m.group(5) or ''))
             continue
         # KUnit, before /init: a suite at depth 1, its cases at depth 2.
+        m = PLAN.match(line)
+        if m and not m.group(1):
+            log.kunit_plan = int(m.group(2))
+            continue
+        m = RESULT.match(line)
+        if m and not m.group(1) and kunit is None:
+            log.kunit_results.append(int(m.group(3)))
         m = re.match(r'^    # Subtest: (\S+)', line)
         if m:
             if kunit is not None:
@@ -345,6 +370,7 @@ def parse(path):
                           m.group(4) or 'case %s' % m.group(3),
                           status_of(m.group(2), m.group(5)), m.group(5))
             elif indent == 0:
+                log.kunit_results.append(int(m.group(3)))
                 if kunit.start is not None and stamps[i] is not None:
                     kunit.secs = stamps[i] - kunit.start
                 kunit.close()
@@ -522,6 +548,11 @@ def apply_xfails(label, log, tab):
                 if st == 'fail' and re.search(x.case, c):
                     s.cases[c] = 'xfail'
                     s.known[c] = x.what
+        if not any(st == 'xfail' and re.search(x.case, c)
+                   for s in log.suites if s.name == x.suite
+                   for c, st in s.cases.items()):
+            log.problems.append('known upstream bug: no case of %s matching '
+                                '%s failed (%s)' % (x.suite, x.case, x.what))
         own = [p for p in log.splats if p.startswith('WARNING:') and
                re.search(r'\b%s\+0x' % re.escape(x.func), p)]
         for pr in own:
@@ -617,6 +648,10 @@ def verdict(label, path, tab, run_id, oracle):
         problems.append('the guest never echoed its run id: it died before '
                         '/init ran')
     problems += ['kernel report: ' + s for s in log.splats]
+    if log.kunit_plan is not None and \
+            log.kunit_results != list(range(1, log.kunit_plan + 1)):
+        problems.append('KUnit planned %d suites and reported %s' %
+                        (log.kunit_plan, log.kunit_results or 'none'))
     if log.suites or log.guest is not None:
         problems += check_suites(label, log, tab, runs)
     if not host and log.guest is not None:

@@ -25,21 +25,30 @@ export KVM_VFIO_CYCLES=${SOAK_CYCLES:-1000}
 export KVM_VFIO_RACES=${SOAK_RACES:-300}
 export KVM_VFIO_TIMEOUT_SCALE=${SOAK_TIMEOUT_SCALE:-8}
 export GUEST_TIMEOUT=${GUEST_TIMEOUT:-14400}
-failed=() logs=() pids=()
+failed=() logs=() ready=() pids=()
+# The kernels and their images one after another (two image builds would
+# compile the same test programs at once), then both guests side by side.
 for v in ours module; do
-	if "$BENCH_DIR/kernel.sh" build "$v"; then
-		logs+=("$KLINE-$v=$BENCH_LOGDIR/guest-$KLINE-$v-check.log")
-		# The two guests side by side, once both kernels are built.
-		"$BENCH_DIR/run.sh" "$v" check >"$BENCH_LOGDIR/soak-$v.out" 2>&1 &
-		pids+=("$!")
-	else
+	rm -f "$BENCH_LOGDIR/soak-$v.out"
+	if ! "$BENCH_DIR/kernel.sh" build "$v"; then
 		failed+=(--failed "$KLINE-$v: the kernel build failed (see $BENCH_LOGDIR/build-$KLINE-$v.log)")
+	elif ! "$BENCH_DIR/initramfs.sh" "$v" >/dev/null; then
+		failed+=(--failed "$KLINE-$v: its initramfs could not be built (see the messages above)")
+	else
+		ready+=("$v")
 	fi
+done
+for v in "${ready[@]}"; do
+	logs+=("$KLINE-$v=$BENCH_LOGDIR/guest-$KLINE-$v-check.log")
+	"$BENCH_DIR/run.sh" "$v" check >"$BENCH_LOGDIR/soak-$v.out" 2>&1 &
+	pids+=("$!")
 done
 for p in "${pids[@]}"; do
 	wait "$p" || true
 done
-cat "$BENCH_LOGDIR"/soak-*.out >&2 2>/dev/null || true
+for v in "${ready[@]}"; do
+	sed 's/^/    /' "$BENCH_LOGDIR/soak-$v.out" >&2
+done
 timing total $((SECONDS - t0))
 step "summary (make soak, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \

@@ -4,7 +4,8 @@
 
   suites.py plan LABEL [TABLE]    the guest plan of kernel LABEL, one
                                   program a line: STAGE TIMEOUT SUITE
-                                  [VAR=VALUE...] COMMAND...
+                                  [VAR=VALUE...] COMMAND... (nothing for
+                                  a kernel no run row names)
   suites.py check [TABLE]         read the table; exit 1 with a one-line
                                   message on a malformed row
 
@@ -186,11 +187,8 @@ def main(argv):
     try:
         if len(argv) >= 2 and argv[0] == 'plan':
             t = Table(argv[2] if len(argv) > 2 else TABLE)
-            lines = t.plan(argv[1], pseries=argv[1].endswith('-ppc64'))
-            if not lines:
-                raise TableError('no run row of %s names kernel %s; add one'
-                                 % (t.path, argv[1]))
-            print('\n'.join(lines))
+            for line in t.plan(argv[1], pseries=argv[1].endswith('-ppc64')):
+                print(line)
             return 0
         if argv and argv[0] == 'check':
             Table(argv[1] if len(argv) > 1 else TABLE)

@@ -321,8 +321,20 @@ class Reports(Base):
                       ['ok 3 kvm_vfio_t[   20.000000] BUG: KASAN: '
                        'slab-use-after-free in kvm_vfio_release+0x1/0x2',
                        'est.case_3'])
-        self.fails(log, 'FAILED: kernel report: ok 3 kvm_vfio_t[   '
-                   '20.000000] BUG: KASAN: slab-use-after-free')
+        self.fails(log, 'FAILED: kernel report: BUG: KASAN: '
+                   'slab-use-after-free in kvm_vfio_release+0x1/0x2')
+
+    def test_oom(self):
+        self.fails(insert_after(self.good(), 'running kvm_vfio_stress_test',
+                                ['[  300.000000] kvm_vfio_stres invoked '
+                                 'oom-killer: gfp_mask=0xcc0(GFP_KERNEL)']),
+                   'FAILED: kernel report: kvm_vfio_stres invoked oom-killer')
+
+    def test_nmi_handler_note_is_harmless(self):
+        self.passes(insert_after(self.good(), 'running kvm_vfio_stress_test',
+                                 ['[  300.000000] INFO: NMI handler '
+                                  '(perf_event_nmi_handler) took too long to '
+                                  'run: 1.234 msecs']))
 
     def test_hung_task(self):
         self.fails(insert_after(self.good(), 'running kvm_vfio_stress_test',
@@ -429,6 +441,24 @@ class Structure(Base):
         self.fails(log, 'FAILED: extra_test ran, but bench/suites does not '
                    'list it for 6.12-ours')
 
+    def test_program_excuses_its_own_failure(self):
+        for line in ['not ok 5 kvm_vfio_test.case_5 # XFAIL flaky',
+                     'ok 5 kvm_vfio_test.case_5 # XFAIL flaky',
+                     'ok 5 kvm_vfio_test.case_5 # XPASS']:
+            with self.subTest(line=line):
+                self.fails(replace(self.good(),
+                                   r'^ok 5 kvm_vfio_test.case_5$', [line]),
+                           'FAILED: kvm_vfio_test.case_5')
+
+    def test_kunit_suite_unfinished(self):
+        log = [l for l in self.good() if l != '[    0.800000] ok 1 kvm-vfio']
+        self.fails(log, 'note: never printed its result line')
+
+    def test_kunit_top_plan_not_met(self):
+        log = replace(self.good(), r'^\[    0.500000\] 1\.\.1$',
+                      ['[    0.500000] 1..2'])
+        self.fails(log, 'FAILED: KUnit planned 2 suites and reported [1]')
+
     def test_kunit_case_missing(self):
         log = [l for l in self.good() if 'kvm-vfio_case_35' not in l]
         self.fails(log, 'note: plan 1..35, but 34 results')
@@ -529,6 +559,13 @@ class Identity(Base):
         self.fails(log, 'FAILED: results reused from run OLD, but only an '
                    'oracle kernel may reuse results')
 
+    def test_reused_after_host_messages(self):
+        log = good_log('6.12-stock')
+        log = [log[0], '==> guest: compiling kvm_vfio_fuzz_test',
+               '# kvm-vfio-bench: reused run OLD key 1'] + \
+            [l.replace(RID, 'OLD') if 'run id' in l else l for l in log[1:]]
+        self.passes(log, label='6.12-stock', oracles=['6.12-stock'])
+
     def test_missing_log(self):
         self.fails(None, 'FAILED: no log at')
 
@@ -591,6 +628,18 @@ class KnownBugs(Base):
 
     def test_known_warn_twice(self):
         self.fails(self.log(2), 'saw 2', table=self.table)
+
+    def test_known_case_passes(self):
+        self.fails(self.log(1, case_ok=True), 'FAILED: known upstream bug: '
+                   'no case of kvm_vfio_spapr_test matching', table=self.table)
+
+    def test_known_warn_mid_line(self):
+        log = self.log(0)
+        log = insert_after(log, 'running kvm_vfio_spapr_test', [
+            '# a program line[   20.1] WARNING: CPU: 0 PID: 90 at arch/'
+            'powerpc/kvm/book3s_64_vio.c:90 kvm_spapr_tce_release_vfio_group'
+            '+0x1c0/0x1f0'])
+        self.passes(log, table=self.table)
 
 
 class Compare(Base):
