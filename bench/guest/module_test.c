@@ -317,6 +317,7 @@ static int env_count(const char *name, int dflt)
 
 struct rmmod_loop {
 	atomic_bool stop;
+	atomic_bool hold;	/* no rmmod while set */
 	atomic_int unloads;
 };
 
@@ -330,7 +331,7 @@ static void *rmmod_loop(void *arg)
 	unsigned int seed = 1;
 
 	while (!atomic_load(&r->stop)) {
-		if (!module_unload())
+		if (!atomic_load(&r->hold) && !module_unload())
 			atomic_fetch_add(&r->unloads, 1);
 		usleep(1000 + rand_r(&seed) % 49000);
 	}
@@ -340,12 +341,16 @@ static void *rmmod_loop(void *arg)
 /*
  * KVM_CREATE_DEVICE against rmmod in a loop: each create either succeeds,
  * with the module pinned until its fd closes, or fails with ENODEV (the
- * module was going away).  Leaks are kmemleak's to find.
+ * module was going away).  Leaks are kmemleak's to find.  Which side wins
+ * a round is the scheduler's choice (on a busy 2-core host rmmod can win
+ * every one), so both outcomes are made to happen: while no create has
+ * won, every tenth holds rmmod off, and while rmmod has not won the loop
+ * goes on (up to 10n rounds).
  */
 TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
 {
 	int i, n = env_count("KVM_VFIO_MODULE_RACES", 300);
-	int ok = 0, enodev = 0, other = 0, dev, g;
+	int ok = 0, enodev = 0, other = 0, held = 0, dev, g;
 	struct rmmod_loop r = { .unloads = 0 };
 	unsigned int seed = 2;
 	pthread_t t;
@@ -353,14 +358,14 @@ TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
 	g = open(self->group, O_RDWR);
 	ASSERT_LE(0, g);
 	ASSERT_EQ(0, pthread_create(&t, NULL, rmmod_loop, &r));
-	/*
-	 * At least n creates, and on until rmmod has won once (up to 10n):
-	 * on a fast kernel the gaps between devices are short.
-	 */
-	for (i = 0; i < n || (!atomic_load(&r.unloads) && i < 10 * n); i++) {
+	for (i = 0; i < n || ((!ok || !atomic_load(&r.unloads)) && i < 10 * n);
+	     i++) {
+		atomic_store(&r.hold, !ok && i % 10 == 9);
+		held += atomic_load(&r.hold);
 		/* A gap without a device, for rmmod to hit. */
 		usleep(rand_r(&seed) % 2000);
 		dev = create_vfio_dev(self->vm_fd, 0);
+		atomic_store(&r.hold, false);
 		if (dev == -ENODEV) {
 			enodev++;
 			continue;
@@ -383,8 +388,8 @@ TEST_F_TIMEOUT(loaded, create_races_rmmod, 600)
 	pthread_join(t, NULL);
 	close(g);
 	printf("# kvm-vfio-figures: module-race create-vs-rmmod iterations %d", i);
-	printf(" ok %d enodev %d other %d unloads %d\n",
-	       ok, enodev, other, atomic_load(&r.unloads));
+	printf(" ok %d enodev %d other %d unloads %d held %d\n",
+	       ok, enodev, other, atomic_load(&r.unloads), held);
 	ASSERT_EQ(0, other);
 	ASSERT_LT(0, ok);
 	ASSERT_LT(0, atomic_load(&r.unloads)) TH_LOG("rmmod never won");
