@@ -771,6 +771,8 @@ def main(argv):
                 print('      note: %s' % n)
         for n in expected:
             print('  expected: %s' % n)
+        for suite, why in tab.absent(label):
+            print('  not run here: %s (%s)' % (suite, why))
         if not suites and not problems:
             problems.append('no test results in the console log')
         for pr in problems:

@@ -19,7 +19,7 @@ import sys
 
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'suites')
 STAGES = ('boot', 'early', 'nomod', 'main', 'host')
-KINDS = ('run', 'skip', 'xfail', 'figure', 'taint')
+KINDS = ('run', 'skip', 'xfail', 'figure', 'taint', 'absent')
 # The taint flags, bit by bit (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_FLAGS = 'PFSRMBUDAWCIOELKXTN'
 
@@ -149,7 +149,15 @@ class Table:
                                  % (self.path, r.line, label, r.run.suite,
                                     seen[r.run.suite]))
             seen[r.run.suite] = r.line
+        for suite, _ in self.absent(label):
+            if suite in seen:
+                raise TableError('%s: %s both runs and lacks %s (line %d)' %
+                                 (self.path, label, suite, seen[suite]))
         return [r.run for r in self.rows_for(label, 'run')]
+
+    def absent(self, label):
+        """The suites LABEL does not run, each with the reason."""
+        return [(r.fields[0], r.why) for r in self.rows_for(label, 'absent')]
 
     def figures(self, label):
         return [r.figure for r in self.rows_for(label, 'figure')]

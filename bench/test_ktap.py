@@ -212,6 +212,10 @@ class Passing(Base):
             with self.subTest(label=label):
                 self.passes(good_log(label, tab=tab), label=label)
 
+    def test_what_does_not_run_is_named(self):
+        out = self.passes(good_log('6.12-ours-ppc64'), label='6.12-ours-ppc64')
+        self.assertIn('not run here: kvm_vfio_fail_nth_test (its fixtures', out)
+
     def test_counts_every_case(self):
         out = self.passes(self.good())
         n = sum((r.plan or 1) for r in suites.Table().runs(self.label))
