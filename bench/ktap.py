@@ -81,6 +81,8 @@ MARK_TAINT = re.compile(r'^# kvm-vfio-guest: tainted (\S+)')
 MARK_LOCKS = re.compile(r'^# kvm-vfio-guest: debug_locks (\S+)')
 MARK_DONE = '# kvm-vfio-guest: done'
 FIGURE = '# kvm-vfio-figures: '
+# A kmemleak record outside the device's code, one line (the guests').
+LEAK = '# kmemleak: elsewhere: '
 TOTALS = re.compile(r'^# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)')
 # A SKIP for a feature this kernel does not have (our trace events on the
 # stock kernel): expected where kernels are compared.
@@ -186,6 +188,7 @@ class Log:
         self.suites = []
         self.problems = []
         self.figures = []        # "# kvm-vfio-figures:" lines
+        self.leaks = []          # kmemleak records outside the device
         self.splats = []
         self.outer_plan = None   # the runner's "1..N"
         self.outer = []          # (number, name, ok, directive)
@@ -241,6 +244,9 @@ def parse(path):
                               if m.group(0).startswith(']') else line.strip())
         if line.startswith(FIGURE):
             log.figures.append(line[len(FIGURE):].strip())
+            continue
+        if line.startswith(LEAK):
+            log.leaks.append(line[len(LEAK):].strip())
             continue
         m = GUEST_RUN.match(line)
         if m:
@@ -463,6 +469,23 @@ def check_figures(label, log, tab):
     return problems
 
 
+def check_leaks(label, log, tab):
+    """Every kmemleak record outside the device fails, but the known ones
+    of the leak rows; returns (problems, expected notes)."""
+    problems, expected = [], []
+    known = tab.leaks(label)
+    for rec in log.leaks:
+        why = [w for f, w in known if re.search(r'\b%s\+0x' % re.escape(f),
+                                                rec)]
+        frames = ' | '.join(f for f in rec.split(' | ') if '+0x' in f)
+        if why:
+            expected.append('leak %s (%s)' % (frames[:160], why[0]))
+        else:
+            problems.append('kmemleak: an object leaked outside the '
+                            'device: %s' % (rec[:300]))
+    return problems, expected
+
+
 def taint_flags(value):
     try:
         n = int(value)
@@ -659,6 +682,9 @@ def verdict(label, path, tab, run_id, oracle):
         if log.done:
             problems += check_kernel_verdict(label, log, tab)
             problems += check_figures(label, log, tab)
+            bad, known = check_leaks(label, log, tab)
+            problems += bad
+            expected += known
     if not log.done:
         problems.append('the guest never reported "done" (crash, hang or '
                         'early exit)')

@@ -19,7 +19,7 @@ import sys
 
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'suites')
 STAGES = ('boot', 'early', 'nomod', 'main', 'host')
-KINDS = ('run', 'skip', 'xfail', 'figure', 'taint', 'absent')
+KINDS = ('run', 'skip', 'xfail', 'figure', 'taint', 'absent', 'leak')
 # The taint flags, bit by bit (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_FLAGS = 'PFSRMBUDAWCIOELKXTN'
 
@@ -158,6 +158,10 @@ class Table:
     def absent(self, label):
         """The suites LABEL does not run, each with the reason."""
         return [(r.fields[0], r.why) for r in self.rows_for(label, 'absent')]
+
+    def leaks(self, label):
+        """The known leaks of LABEL: (function, reason)."""
+        return [(r.fields[0], r.why) for r in self.rows_for(label, 'leak')]
 
     def figures(self, label):
         return [r.figure for r in self.rows_for(label, 'figure')]

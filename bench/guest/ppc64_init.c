@@ -240,9 +240,10 @@ static const char *first_line(const char *path, char *buf, int len)
  */
 static void leak_line(const char *rec, int *leaks)
 {
+	/* Our functions in the backtrace ("kvm_vfio_" is in comm too). */
 	int k = strstr(rec, "kunit_vm_mmap_init") ? 2 :
-		strstr(rec, "kvm_vfio") ||
-		strstr(rec, "kvm_ioctl_create_device") ? 0 : 1;
+		strstr(rec, "| kvm_vfio_") ||
+		strstr(rec, "| kvm_ioctl_create_device+") ? 0 : 1;
 	static const char * const what[] = { "kvm-vfio", "elsewhere", "kunit" };
 
 	leaks[k]++;
