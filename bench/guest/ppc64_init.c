@@ -137,7 +137,8 @@ static void run_prog(int n, const char *name, int secs, char *words)
 	     argv[i][0] <= 'Z'; i++)
 		;
 	if (i == argc) {
-		printf("# kvm-vfio-guest: %s: no command in /tests/plan\n", name);
+		printf("not ok %d %s # SKIP no command in /tests/plan\n", n,
+		       name);
 		return;
 	}
 	snprintf(path, sizeof(path), "/tests/%s", argv[i]);
@@ -164,6 +165,8 @@ static void run_prog(int n, const char *name, int secs, char *words)
 		execv(path, argv + i);
 		_exit(127);
 	}
+	if (pid > 0)
+		setpgid(pid, pid);	/* also here: no race with the child */
 	st = 127 << 8;
 	while (pid > 0) {
 		r = waitpid(pid, &st, secs ? WNOHANG : 0);
@@ -181,6 +184,9 @@ static void run_prog(int n, const char *name, int secs, char *words)
 			kill(-pid, SIGKILL);
 		}
 	}
+	/* What the program left in its group (a child that ignored TERM). */
+	if (pid > 0)
+		kill(-pid, SIGKILL);
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	printf("# kvm-vfio-guest: %s exited %d at %s\n", name, st, up());
 	if (timed_out)
@@ -211,9 +217,14 @@ static void run_tests(void)
 	printf("KTAP version 1\n1..%d\n", n);
 	rewind(f);
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%31s %d %127s %n", stage, &secs, name,
-			   &off) != 3)
+		if (line[0] == '\n')
 			continue;
+		if (sscanf(line, "%31s %d %127s %n", stage, &secs, name,
+			   &off) != 3) {
+			printf("not ok %d (plan line) # SKIP unreadable: %s", ++k,
+			       line);
+			continue;
+		}
 		run_prog(++k, name, secs, line + off);
 	}
 	fclose(f);
