@@ -472,19 +472,21 @@ def check_figures(label, log, tab):
 def check_leaks(label, log, tab):
     """Every kmemleak record outside the device fails, but the known ones
     of the leak rows; returns (problems, expected notes)."""
-    problems, expected = [], []
+    problems, counts = [], {}
     known = tab.leaks(label)
     for rec in log.leaks:
         # A record with a frame of the device's is never excused.
-        why = [] if re.search(r'\bkvm_vfio_\w', rec.split(' | ', 2)[-1]) \
-            else [w for f, w in known
-                  if re.search(r'\b%s\+0x' % re.escape(f), rec)]
-        frames = ' | '.join(f for f in rec.split(' | ') if '+0x' in f)
-        if why:
-            expected.append('leak %s (%s)' % (frames[:160], why[0]))
+        row = None if re.search(r'\bkvm_vfio_\w', rec.split(' | ', 2)[-1]) \
+            else next((k for k in known
+                       if re.search(r'\b%s\+0x' % re.escape(k[0]), rec)),
+                      None)
+        if row:
+            counts[row] = counts.get(row, 0) + 1
         else:
             problems.append('kmemleak: an object leaked outside the '
                             'device: %s' % (rec[:300]))
+    expected = ['%d kmemleak record(s) naming %s (%s)' % (n, f, why)
+                for (f, why), n in counts.items()]
     return problems, expected
 
 
