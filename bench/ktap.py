@@ -139,6 +139,12 @@ class Suite:
             if ABSENT in (directive or ''):
                 self.absent.add(name)
 
+    def cut_off(self, case, note):
+        """Its output ended without what it owed: one failure, then the
+        end-of-output checks."""
+        self.fail(case, note)
+        self.close()
+
     def real(self):
         """The cases the program reported (not the verdict's own)."""
         return [c for c in self.cases if not c.startswith('(')]
@@ -254,17 +260,15 @@ def parse(path):
                 log.guest = m.group(1)
             in_guest = True
             if kunit is not None:
-                kunit.fail('(no result)', 'never printed its result line')
-                kunit.close()
+                kunit.cut_off('(no result)', 'never printed its result line')
                 kunit = None
             continue
         m = MARK_RUN.match(line)
         if m:
             if prog is not None:
-                prog.fail('(exit status lost)',
-                          'its exit status was never printed: the next '
-                          'program started')
-                prog.close()
+                prog.cut_off('(exit status lost)',
+                             'its exit status was never printed: the next '
+                             'program started')
             prog = Suite(m.group(1))
             if m.group(2):
                 prog.start = float(m.group(2))
@@ -295,9 +299,8 @@ def parse(path):
             continue
         if line.strip() == MARK_DONE:
             if prog is not None:
-                prog.fail('(exit status lost)',
-                          'its exit status was never printed')
-                prog.close()
+                prog.cut_off('(exit status lost)',
+                             'its exit status was never printed')
                 prog = None
             log.done = True
             continue
@@ -307,9 +310,8 @@ def parse(path):
                     m.group(4) == prog.name and prog.plan is not None and \
                     len(prog.numbers) >= prog.plan:
                 # The runner's own result line: the exit marker was lost.
-                prog.fail('(exit status lost)',
-                          'its exit status was never printed')
-                prog.close()
+                prog.cut_off('(exit status lost)',
+                             'its exit status was never printed')
                 prog = None
             else:
                 m = PLAN.match(line)
@@ -355,9 +357,8 @@ def parse(path):
         m = re.match(r'^    # Subtest: (\S+)', line)
         if m:
             if kunit is not None:
-                kunit.fail('(no result)', 'the next suite started before '
-                           'its result line')
-                kunit.close()
+                kunit.cut_off('(no result)', 'the next suite started before '
+                              'its result line')
             kunit = Suite('kunit:' + m.group(1))
             kunit.start = stamps[i]
             log.suites.append(kunit)
@@ -384,11 +385,9 @@ def parse(path):
                     kunit.fail('(suite)', 'suite failed with no failed case')
                 kunit = None
     if kunit is not None:
-        kunit.fail('(no result)', 'never printed its result line')
-        kunit.close()
+        kunit.cut_off('(no result)', 'never printed its result line')
     if prog is not None:
-        prog.fail('(did not finish)', 'never finished')
-        prog.close()
+        prog.cut_off('(did not finish)', 'never finished')
     return log
 
 
