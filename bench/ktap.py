@@ -423,8 +423,7 @@ def check_figures(label, log, tab):
     problems = []
     parsed = [figure_parse(f) for f in log.figures]
     for fig in tab.figures(label):
-        m = re.match(r'^asked:([a-z]+)(?:/(\d+)|-(\d+))?$', fig.bound)
-        if m and m.group(1) not in log.asked:
+        if fig.asked and fig.asked not in log.asked:
             continue
         found = [v for n, v in parsed if n == fig.name]
         if not found:
@@ -439,27 +438,14 @@ def check_figures(label, log, tab):
                                 (fig.name, fig.key))
                 continue
             got = values[fig.key]
-            if fig.bound.startswith('<='):
-                if got > int(fig.bound[2:]):
+            if fig.most is not None:
+                if got > fig.most:
                     problems.append('figure %s %s = %g, above its maximum '
-                                    '%s (bench/suites: %s)' %
-                                    (fig.name, fig.key, got, fig.bound[2:],
+                                    '%d (bench/suites: %s)' %
+                                    (fig.name, fig.key, got, fig.most,
                                      fig.why))
                 continue
-            if m:
-                least = log.asked[m.group(1)]
-                if m.group(2):
-                    least //= int(m.group(2))
-                if m.group(3):
-                    least -= int(m.group(3))
-                what = 'asked %s=%d' % (m.group(1), log.asked[m.group(1)])
-            elif '%' in fig.bound:
-                pct, other = fig.bound.split('%', 1)
-                least = int(pct) * values.get(other, 0) / 100.0
-                what = '%s%% of %s' % (pct, other)
-            else:
-                least = int(fig.bound)
-                what = 'the table'
+            least, what = fig.minimum(values, log.asked)
             if got < least:
                 problems.append('figure %s %s = %g, below its minimum %g '
                                 '(%s; bench/suites: %s)' %

@@ -78,10 +78,29 @@ class Figure:
         self.name = ' '.join(f[:-2])
         self.key, self.bound = f[-2], f[-1]
         self.why = row.why
-        if not re.match(r'^(-|<=\d+|\d+|\d+%\S+|asked:[a-z]+(/\d+|-\d+)?)$',
-                        self.bound):
+        m = re.match(r'^(?:(-)|<=(\d+)|(\d+)|(\d+)%(\S+)|'
+                     r'asked:([a-z]+)(?:/(\d+)|-(\d+))?)$', self.bound)
+        if not m:
             raise TableError('line %d: bound "%s" is not N, <=N, P%%KEY, '
                              'asked:X[/N|-N] or -' % (row.line, self.bound))
+        # The bound, read once: at most MOST; at least LEAST; at least PCT
+        # per cent of the same line's OF; at least what the host asked for
+        # ASKED, divided by DIV, less MINUS.
+        num = [int(g) if g and g.isdigit() else None for g in m.groups()]
+        self.most, self.least, self.pct = num[1], num[2], num[3]
+        self.of, self.asked = m.group(5), m.group(6)
+        self.div, self.minus = num[6] or 1, num[7] or 0
+
+    def minimum(self, values, asked):
+        """The least the figure may be, given the line's VALUES and the
+        strengths ASKED, and what that minimum comes from."""
+        if self.asked:
+            return (asked[self.asked] // self.div - self.minus,
+                    'asked %s=%d' % (self.asked, asked[self.asked]))
+        if self.pct is not None:
+            return (self.pct * values.get(self.of, 0) / 100.0,
+                    '%d%% of %s' % (self.pct, self.of))
+        return self.least, 'the table'
 
 
 class Xfail:

@@ -48,24 +48,23 @@ def figure_lines(tab, label, asked):
         vals = figs.setdefault(f.name, {})
         if f.key == '-':
             continue
-        m = re.match(r'^asked:([a-z]+)(?:/(\d+)|-(\d+))?$', f.bound)
-        if m:
-            if m.group(1) not in asked:
-                figs.pop(f.name) if not vals else None
-                continue
-            vals[f.key] = asked[m.group(1)]
-        elif f.bound.startswith('<='):
+        if f.asked and f.asked not in asked:
+            figs.pop(f.name) if not vals else None
+            continue
+        if f.asked:
+            vals[f.key] = asked[f.asked]
+        elif f.most is not None:
             vals[f.key] = 0
-        elif '%' in f.bound:
+        elif f.pct is not None:
             vals.setdefault(f.key, None)
         else:
-            vals[f.key] = max(int(f.bound), 1)
+            vals[f.key] = max(f.least, 1)
     out = []
     for name, vals in figs.items():
         for k, v in vals.items():
             if v is None:
                 # "P%OTHER": as much as OTHER.
-                other = [f.bound.split('%')[1] for f in tab.figures(label)
+                other = [f.of for f in tab.figures(label)
                          if f.name == name and f.key == k][0]
                 vals[k] = vals.get(other, 1)
         if name == 'dkms-module':
