@@ -453,6 +453,22 @@ class Structure(Base):
                                    r'^ok 5 kvm_vfio_test.case_5$', [line]),
                            'FAILED: kvm_vfio_test.case_5')
 
+    def test_second_plan(self):
+        log = insert_after(self.good(), r'^1\.\.31$', ['1..31'])
+        self.fails(log, 'note: printed a second plan 1..31')
+
+    def test_exit_marker_without_running(self):
+        log = insert_after(self.good(), r'^ok 7 kvm_vfio_trace_test$',
+                           ['# kvm-vfio-guest: ghost_test exited 0 at 9.0'])
+        self.fails(log, 'FAILED: "ghost_test exited" without its "running" '
+                   'marker')
+
+    def test_runner_disagrees_with_exit_status(self):
+        log = replace(self.good(), r'^ok 7 kvm_vfio_trace_test$',
+                      ['not ok 7 kvm_vfio_trace_test # exit status 1'])
+        self.fails(log, 'FAILED: runner result for kvm_vfio_trace_test '
+                   '(not ok) disagrees with its exit status 0')
+
     def test_kunit_suite_unfinished(self):
         log = [l for l in self.good() if l != '[    0.800000] ok 1 kvm-vfio']
         self.fails(log, 'note: never printed its result line')
@@ -502,6 +518,11 @@ class Figures(Base):
     def test_figure_missing(self):
         log = [l for l in self.good() if 'figures: stress' not in l]
         self.fails(log, 'FAILED: no "stress" figure')
+
+    def test_figure_without_its_value(self):
+        log = replace(self.good(), r'kvm-vfio-figures: stress',
+                      ['# kvm-vfio-figures: stress threads=4 seconds=1.0'])
+        self.fails(log, 'FAILED: the "stress" figure has no ops')
 
     def test_sweep_injected_nothing(self):
         log = replace(self.good(), r'figures: fail_nth ADD cdev ',
