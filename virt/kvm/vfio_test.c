@@ -940,6 +940,52 @@ static void kvm_vfio_test_no_get_attr(struct kunit *test)
 
 #define KT_MANY 10000
 
+/* Files of the fake VFIO made in bulk, and what puts them all. */
+struct kt_files {
+	struct file **files;
+	int nr;
+};
+
+static void kt_files_put(void *arg)
+{
+	struct kt_files *many = arg;
+	int i;
+
+	for (i = 0; i < many->nr; i++)
+		fput(many->files[i]);
+}
+
+/*
+ * @nr device files of the fake VFIO, the one at @noncoherent non-coherent,
+ * held by three test resources in all rather than two per file: every
+ * static stub call looks its replacement up in the test's resource list,
+ * oldest last, so per-file resources would make each ADD cost O(nr).
+ */
+static struct file **kt_files_many(struct kunit *test, int nr, int noncoherent)
+{
+	struct kvm_vfio_fake *fakes;
+	struct kt_files *many;
+	struct file *file;
+
+	many = kunit_kzalloc(test, sizeof(*many), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, many);
+	many->files = kunit_kcalloc(test, nr, sizeof(*many->files), GFP_KERNEL);
+	fakes = kunit_kcalloc(test, nr, sizeof(*fakes), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, many->files);
+	KUNIT_ASSERT_NOT_NULL(test, fakes);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, kt_files_put, many),
+			0);
+	for (many->nr = 0; many->nr < nr; many->nr++) {
+		fakes[many->nr].noncoherent = many->nr == noncoherent;
+		file = anon_inode_getfile("[kvm-vfio-test]", &kvm_vfio_fake_fops,
+					  &fakes[many->nr], O_RDWR);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+		fakes[many->nr].refs = file_count(file);
+		many->files[many->nr] = file;
+	}
+	return many->files;
+}
+
 /* Fisher-Yates; swap() evaluates its arguments twice, so pick j first. */
 static void kt_shuffle(u32 *a, int n, struct rnd_state *rnd)
 {
@@ -960,17 +1006,13 @@ static void kvm_vfio_test_many_random(struct kunit *test)
 	u32 *order;
 	int i;
 
-	files = kunit_kcalloc(test, KT_MANY, sizeof(*files), GFP_KERNEL);
 	order = kunit_kcalloc(test, KT_MANY, sizeof(*order), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, files);
 	KUNIT_ASSERT_NOT_NULL(test, order);
 	prandom_seed_state(&rnd, 0x6b766d2d7666696fULL);
 
-	for (i = 0; i < KT_MANY; i++) {
-		files[i] = kt_file_fops(test, false, i == KT_MANY / 2,
-					&kvm_vfio_fake_fops);
+	files = kt_files_many(test, KT_MANY, KT_MANY / 2);
+	for (i = 0; i < KT_MANY; i++)
 		order[i] = i;
-	}
 	/* Add in a random order, with a duplicate attempt now and then. */
 	kt_shuffle(order, KT_MANY, &rnd);
 	for (i = 0; i < KT_MANY; i++) {
