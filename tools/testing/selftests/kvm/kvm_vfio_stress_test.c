@@ -9,7 +9,8 @@
  * fds, VFIO_GROUP_GET_DEVICE_FD and VFIO_DEVICE_BIND_IOMMUFD on the same
  * device, and short-lived VMs with their own kvm-vfio device.  Every return
  * value must be in the allowed set of its operation; afterwards the group
- * can be reopened and the process holds no more files than before.
+ * can be reopened (a file reference the device failed to put is a
+ * kmemleak report, which fails the guest).
  *
  * The regression cases scale with KVM_VFIO_STRESS_OPS too: a twentieth of
  * it ADD/DEL calls on one fd, and 300 VMs per 1,000,000 operations (at
@@ -178,7 +179,6 @@ static void *worker_fn(void *arg)
 FIXTURE(stress) {
 	struct stress s;
 	const char *group_path;
-	long files_before;
 };
 
 FIXTURE_SETUP(stress)
@@ -195,7 +195,6 @@ FIXTURE_SETUP(stress)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
 	if (!self->group_path || !s->cdev)
 		SKIP(return, "no mtty mdev with a group and a cdev");
-	self->files_before = files_in_use();
 	s->vm_fd = ioctl(s->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, s->vm_fd);
 	s->dev_fd = create_vfio_dev(s->vm_fd, 0);
@@ -232,15 +231,17 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 	unsigned long total = 0, vms = 0;
 	struct timespec t0, t1;
 	double secs;
-	long after;
-	int i, j;
+	int i, j, ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < s->nr_threads; i++)
-		ASSERT_EQ(0, pthread_create(&s->w[i].thread, NULL, worker_fn,
-					    &s->w[i]));
+	/* Never leave the test with workers running: join what started. */
+	for (i = 0; i < s->nr_threads && !ret; i++)
+		ret = pthread_create(&s->w[i].thread, NULL, worker_fn, &s->w[i]);
+	if (ret)
+		s->nr_threads = i - 1;
 	for (i = 0; i < s->nr_threads; i++)
 		pthread_join(s->w[i].thread, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("pthread_create: %s", strerror(ret));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
@@ -267,10 +268,6 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 	close(s->dev_fd);
 	close(s->vm_fd);
 	ASSERT_EQ(0, group_reopen(self->group_path));
-	after = files_in_use();
-	ASSERT_GT(self->files_before + FILE_NR_SLACK, after)
-		TH_LOG("files in use: %ld before, %ld after", self->files_before,
-		       after);
 }
 
 /* ---- regressions of upstream fixes ----------------------------------- */
@@ -353,17 +350,18 @@ TEST_F_TIMEOUT(regress, add_del_same_fd_race, 300)
 {
 	struct race r = { .dev_fd = self->dev_fd, .n = stress_ops() / 20 };
 	pthread_t t[2];
-	int i;
+	int i, ret = 0;
 
 	printf("# kvm-vfio-figures: regress add-del-race calls=%lu threads=2\n",
 	       r.n * 2);
 
 	r.fd = open(self->path, O_RDWR);
 	ASSERT_LE(0, r.fd);
-	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, add_del_loop, &r));
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2 && !ret; i++)
+		ret = pthread_create(&t[i], NULL, add_del_loop, &r);
+	for (i -= ret ? 2 : 1; i >= 0; i--)
 		pthread_join(t[i], NULL);
+	ASSERT_EQ(0, ret) TH_LOG("pthread_create: %s", strerror(ret));
 	ASSERT_EQ(0, __atomic_load_n(&r.bad, __ATOMIC_SEQ_CST));
 	file_del(self->dev_fd, r.fd);
 	close(r.fd);
@@ -394,7 +392,8 @@ TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
 	unsigned long i, rounds = stress_ops() * 3 / 10000;
 	struct race r = { 0 };
 	struct group_chain c;
-	int vm, dev;
+	int vm, dev, ret = 0;
+	const char *step = "";
 	pthread_t t;
 
 	if (rounds < 30)
@@ -405,17 +404,24 @@ TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
 	ASSERT_EQ(0, group_chain_open(&c, self->path, false));
 	r.group = c.group;
 	ASSERT_EQ(0, pthread_create(&t, NULL, get_device_fd_loop, &r));
-	for (i = 0; i < rounds; i++) {
+	/* The thread runs on @r: stop and join it before any ASSERT. */
+	for (i = 0; i < rounds && !ret; i++) {
 		vm = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
-		ASSERT_LE(0, vm);
+		if (vm < 0) {
+			ret = -errno;
+			step = "KVM_CREATE_VM";
+			break;
+		}
 		dev = create_vfio_dev(vm, 0);
-		ASSERT_LE(0, dev);
-		ASSERT_EQ(0, file_add(dev, c.group));
+		ret = dev < 0 ? dev : file_add(dev, c.group);
+		step = dev < 0 ? "KVM_CREATE_DEVICE" : "KVM_DEV_VFIO_FILE_ADD";
 		close(vm);
-		close(dev);
+		if (dev >= 0)
+			close(dev);	/* the last reference: release */
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("round %lu: %s: %s", i, step, strerror(-ret));
 	group_chain_close(&c);
 	ASSERT_EQ(0, group_reopen(self->path));
 }

@@ -327,26 +327,6 @@ static inline int cdev_bind(int device, int iommufd)
 
 #endif
 
-/*
- * Files in use, from /proc/sys/fs/file-nr: a per-CPU counter read without
- * summing, off by up to 32 per CPU at each reading.  Compare two readings
- * with FILE_NR_SLACK of margin.
- */
-#define FILE_NR_SLACK	256
-
-static inline long files_in_use(void)
-{
-	long used = -1;
-	FILE *f = fopen("/proc/sys/fs/file-nr", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &used) != 1)
-			used = -1;
-		fclose(f);
-	}
-	return used;
-}
-
 /* ---- for kselftest_harness programs ---------------------------------- */
 #ifdef __KSELFTEST_HARNESS_H
 
