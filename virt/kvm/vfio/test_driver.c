@@ -9,7 +9,9 @@
  * group, /dev/vfio/N, and a cdev, /dev/vfio/devices/vfioN), records what
  * open_device() was given, and reports it through a test-only ioctl on the
  * device fd (test_driver.h).  The require_kvm parameter makes it refuse to
- * open without a kvm, as those drivers do.
+ * open without a kvm, as those drivers do.  Like vfio-ap, it takes
+ * kvm->lock in open_device(), so that lockdep sees the lock order the
+ * KVM-VFIO device must respect.
  *
  * It does no DMA and has no regions: nothing but what the tests observe.
  */
@@ -78,20 +80,35 @@ static void kvm_vfio_test_release_dev(struct vfio_device *vdev)
 	mutex_destroy(&to_test_dev(vdev)->lock);
 }
 
+/*
+ * Given a kvm, take kvm->lock, as vfio-ap does to update its guest's state:
+ * VFIO calls open_device() under the group's group_lock (group path) and
+ * the device set's lock, so every guest that opens this device teaches
+ * lockdep group_lock -> dev_set->lock -> kvm->lock.  Anything that then
+ * takes one of those VFIO locks under kvm->lock, as the KVM-VFIO device's
+ * release runs, closes a cycle that lockdep reports (the deadlock class
+ * upstream fixed in kvm/vfio); mtty, the other driver of the tests, takes
+ * no kvm lock and would hide it.
+ */
 static int kvm_vfio_test_open_device(struct vfio_device *vdev)
 {
 	struct kvm_vfio_test_dev *tdev = to_test_dev(vdev);
+	struct kvm *kvm = vdev->kvm;
 	int ret = 0;
 
+	if (kvm)
+		mutex_lock(&kvm->lock);
 	mutex_lock(&tdev->lock);
 	tdev->opens++;
-	if (!vdev->kvm && READ_ONCE(require_kvm)) {
+	if (!kvm && READ_ONCE(require_kvm)) {
 		tdev->refused++;
 		ret = -EINVAL;	/* what vfio-ap returns */
 	} else {
-		kvm_vfio_test_vm_name(vdev->kvm, tdev->open_vm);
+		kvm_vfio_test_vm_name(kvm, tdev->open_vm);
 	}
 	mutex_unlock(&tdev->lock);
+	if (kvm)
+		mutex_unlock(&kvm->lock);
 	return ret;
 }
 
