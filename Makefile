@@ -11,6 +11,9 @@
 #   make soak               the robustness suites at full strength on 6.12
 #                           ours and module: before a release, and after any
 #                           change to locking or lifetime in vfio.c
+#   make mutants            the mutation score: each mutant of bench/mutants
+#                           (a small bug in vfio.c) under make test's suites;
+#                           every one must be killed (MUTANTS="name ..." some)
 #   make check-ppc64        only the pseries (sPAPR TCE) kernels and tests;
 #                           PPC64_VARIANTS="stockfix-ppc64" checks our upstream fixes
 #   make bench              ADD/DEL/teardown cost, ours against stock (non-debug)
@@ -67,7 +70,7 @@ LOCK_CACHE = if [ -z "$${KVM_VFIO_LOCKED:-}" ]; then \
 		export KVM_VFIO_LOCKED=1; \
 	fi &&
 
-.PHONY: all test check soak check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
+.PHONY: all test check soak mutants check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean upstream-check upstream-series
 
 all: help
@@ -88,6 +91,9 @@ test:
 
 soak:
 	@$(BENCH)/soak.sh
+
+mutants:
+	@$(BENCH)/mutants.sh
 
 check-ppc64:
 	@$(BENCH)/ppc64.sh $(PPC64_VARIANTS)

@@ -28,6 +28,7 @@ from contextlib import redirect_stdout, redirect_stderr
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ktap  # noqa: E402
+import mutants  # noqa: E402
 import suites  # noqa: E402
 
 DATA = os.path.join(HERE, 'test_data')
@@ -710,6 +711,49 @@ class Table(unittest.TestCase):
                          ['early', '300', 'kvm_vfio_module_test-early'])
         self.assertIn('KVM_VFIO_AUTOLOAD=kvm_vfio '
                       'kselftests/kvm_vfio_qemu_test.sh', plan[2])
+
+
+class Mutants(unittest.TestCase):
+    """bench/mutants stays in step with virt/kvm/vfio.c (make mutants)."""
+
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile('w', suffix='.mutants', delete=False)
+        self.addCleanup(os.unlink, f.name)
+        f.write(text)
+        f.close()
+        return f.name
+
+    def test_every_mutant_applies_once(self):
+        found = mutants.parse(os.path.join(HERE, 'mutants'))
+        self.assertGreaterEqual(len(found), 25)
+        for m in found:
+            mutants.apply(m, os.path.dirname(HERE), write=False)
+
+    def test_block_not_found_or_twice(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'f.c'), 'w') as f:
+                f.write('a;\nb;\na;\n')
+            for old, count in (('c;', 0), ('a;', 2)):
+                m = mutants.Mutant('m', 'ours', 'why', 'f.c', 1, [old], [])
+                with self.assertRaisesRegex(mutants.Error,
+                                            'occur %d times' % count):
+                    mutants.apply(m, d, write=False)
+            m = mutants.Mutant('m', 'ours', 'why', 'f.c', 1, ['b;'], ['c;'])
+            mutants.apply(m, d)
+            with open(os.path.join(d, 'f.c')) as f:
+                self.assertEqual(f.read(), 'a;\nc;\na;\n')
+
+    def test_malformed_entries(self):
+        for text, msg in (
+                ('mutant m ours\nfile f.c\n-a;\n', 'mutant NAME VARIANT'),
+                ('mutant m ours -- why\n-a;\n', 'needs a file'),
+                ('mutant m ours -- why\nfile f.c\n-a;\n+a;\n',
+                 'changes nothing'),
+                ('mutant m ours -- w\nfile f\n-a\n\n'
+                 'mutant m ours -- w\nfile f\n-b\n', 'named twice'),
+                ('-a;\n', 'outside a mutant')):
+            with self.assertRaisesRegex(mutants.Error, msg):
+                mutants.parse(self.write(text))
 
 
 def main(argv):

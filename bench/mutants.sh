@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mutants.sh: 'make mutants', the mutation score of the suites.  Each mutant
+# of bench/mutants (a small change of virt/kvm/vfio.c that stands for a
+# bug) is applied to a copy of this checkout, and make test runs from that
+# copy on the mutant's kernel (line 6.12; ours, module or ours-ppc64): an
+# incremental build, the guest with every suite, the verdict.  A mutant is
+# killed when that run fails, survived when it passes, and invalid when its
+# kernel does not build (the mutant, not the tests, is wrong).  The table
+# (mutant, kernel, result, seconds, what failed) is printed at the end and
+# kept in logs/mutants.tsv; each run's output in logs/mutant-NAME.out.
+# MUTANTS="name ..." runs some of them.  It exits non-zero unless every
+# mutant run was killed.  On demand only: about 2.5 minutes per mutant.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+t0=$SECONDS
+list="$BENCH_DIR/mutants"
+copy="$KVM_VFIO_CACHE/mutants/src"
+table="$BENCH_LOGDIR/mutants.tsv"
+run_begin mutants "${MUTANTS:-every mutant of bench/mutants}"
+python3 "$BENCH_DIR/mutants.py" check "$list" "$SRC_DIR" >&2 ||
+	die "bench/mutants does not apply to this checkout's virt/kvm/vfio.c; update the mutants to the code"
+mapfile -t rows < <(python3 "$BENCH_DIR/mutants.py" list "$list")
+for m in ${MUTANTS:-}; do
+	printf '%s\n' "${rows[@]}" | grep -q "^$m " ||
+		die "MUTANTS names $m, which bench/mutants does not have; see 'python3 bench/mutants.py list bench/mutants'"
+done
+
+# failed_what OUT: the suites of the summary in OUT with a failed case, or
+# else its first FAILED line (a report, a leak, a figure, the taint...).
+failed_what() {
+	local what
+	what=$(sed -n 's/^  \([^ ]*\)  *[0-9]* passed, [1-9][0-9]* failed.*/\1/p' "$1" |
+		sort -u | paste -sd, -)
+	[ -n "$what" ] || what=$(sed -n 's/^ *FAILED: //p' "$1" | head -1 | cut -c1-100)
+	echo "${what:--}"
+}
+
+: >"$table"
+n=0 killed=0 survived=0 invalid=0
+for row in "${rows[@]}"; do
+	name=${row%% *} variant=${row#* }
+	[ -z "${MUTANTS:-}" ] || [[ " $MUTANTS " == *" $name "* ]] || continue
+	n=$((n + 1))
+	rm -rf "$copy"
+	mkdir -p "$copy"
+	tar -C "$SRC_DIR" --exclude=./.git -cf - . | tar -C "$copy" -xf -
+	why=$(python3 "$BENCH_DIR/mutants.py" apply "$list" "$name" "$copy")
+	step "mutant $n: $name, on 6.12-$variant: $why"
+	out="$BENCH_LOGDIR/mutant-$name.out"
+	s=$SECONDS rc=0
+	KLINE=6.12 VARIANT=$variant "$copy/bench/test.sh" >"$out" 2>&1 || rc=$?
+	secs=$((SECONDS - s))
+	if grep -q 'the kernel build failed' "$out"; then
+		result=invalid invalid=$((invalid + 1)) what="its kernel does not build"
+	elif [ "$rc" -eq 0 ]; then
+		result=survived survived=$((survived + 1)) what=-
+	else
+		result=killed killed=$((killed + 1)) what=$(failed_what "$out")
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$variant" "$result" "$secs" "$what" >>"$table"
+	step "mutant $name: $result in $secs s${what:+ ($what)}"
+done
+rm -rf "$copy"
+
+step "mutants (bench/mutants, $((SECONDS - t0)) s; outputs in $BENCH_LOGDIR/mutant-NAME.out)"
+{
+	printf '%-32s %-11s %-9s %5s  %s\n' mutant kernel result s "what failed"
+	while IFS=$'\t' read -r name variant result secs what; do
+		printf '%-32s %-11s %-9s %5s  %s\n' "$name" "6.12-$variant" "$result" "$secs" "$what"
+	done <"$table"
+} >&2
+echo "$killed killed, $survived survived, $invalid invalid (of $n)"
+[ "$n" -gt 0 ] && [ "$killed" -eq "$n" ]
