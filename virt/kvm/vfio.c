@@ -574,7 +574,7 @@ static int kvm_vfio_spapr_attach(struct kvm_device *dev, struct file *file,
 	if (!kvf->iommu_group) {
 		kvf->iommu_group = kv->hooks.iommu_group(file);
 		if (!kvf->iommu_group) {
-			ret = -EIO;	/* not a group, e.g. a device cdev */
+			ret = -EIO;	/* not a group: a device fd */
 			goto out_end;
 		}
 	}
