@@ -74,13 +74,13 @@ def apply(m, root, write=True):
         text = f.read()
     old = "\n".join(m.old) + "\n"
     new = "\n".join(m.new) + "\n" if m.new else ""
-    count = text.count(old)
+    count = ("\n" + text).count("\n" + old)
     if count != 1:
         raise Error(f"mutant {m.name}: its '-' lines occur {count} times in "
                     f"{m.path}, not once; update bench/mutants to the code")
     if write:
         with open(target, "w", encoding="utf-8") as f:
-            f.write(text.replace(old, new, 1))
+            f.write(("\n" + text).replace("\n" + old, "\n" + new, 1)[1:])
 
 
 def main(argv):

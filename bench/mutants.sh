@@ -7,7 +7,9 @@
 # copy on the mutant's kernel (line 6.12; ours, module or ours-ppc64): an
 # incremental build, the guest with every suite, the verdict.  A mutant is
 # killed when that run fails, survived when it passes, and invalid when its
-# kernel does not build (the mutant, not the tests, is wrong).  The table
+# kernel does not build (the mutant, not the tests, is wrong).  First the
+# unmutated copy runs once on each kernel the mutants use: a failure there
+# stops everything, as it would count as kills.  The table
 # (mutant, kernel, result, seconds, what failed) is printed at the end and
 # kept in logs/mutants.tsv; each run's output in logs/mutant-NAME.out.
 # MUTANTS="name ..." runs some of them.  It exits non-zero unless every
@@ -23,8 +25,12 @@ run_begin mutants "${MUTANTS:-every mutant of bench/mutants}"
 python3 "$BENCH_DIR/mutants.py" check "$list" "$SRC_DIR" >&2 ||
 	die "bench/mutants does not apply to this checkout's virt/kvm/vfio.c; update the mutants to the code"
 mapfile -t rows < <(python3 "$BENCH_DIR/mutants.py" list "$list")
+declare -A known=()
+for row in "${rows[@]}"; do
+	known[${row%% *}]=${row#* }
+done
 for m in ${MUTANTS:-}; do
-	printf '%s\n' "${rows[@]}" | grep -q "^$m " ||
+	[ -n "${known[$m]:-}" ] ||
 		die "MUTANTS names $m, which bench/mutants does not have; see 'python3 bench/mutants.py list bench/mutants'"
 done
 
@@ -34,9 +40,36 @@ failed_what() {
 	local what
 	what=$(sed -n 's/^  \([^ ]*\)  *[0-9]* passed, [1-9][0-9]* failed.*/\1/p' "$1" |
 		sort -u | paste -sd, -)
-	[ -n "$what" ] || what=$(sed -n 's/^ *FAILED: //p' "$1" | head -1 | cut -c1-100)
-	echo "${what:--}"
+	[ -n "$what" ] || what=$(sed -n '/^ *FAILED: /{s///p;q}' "$1")
+	what=${what:--}
+	echo "${what:0:100}"
 }
+
+# copy_tree [NAME]: this checkout in $copy, with mutant NAME applied;
+# prints what the mutant stands for.
+copy_tree() {
+	rm -rf "$copy"
+	mkdir -p "$copy"
+	tar -C "$SRC_DIR" --exclude=./.git -cf - . | tar -C "$copy" -xf -
+	[ -z "${1:-}" ] || python3 "$BENCH_DIR/mutants.py" apply "$list" "$1" "$copy"
+}
+
+# The unmutated copy passes on every kernel the mutants run on.
+declare -A variants=()
+for row in "${rows[@]}"; do
+	name=${row%% *}
+	[ -z "${MUTANTS:-}" ] || [[ " $MUTANTS " == *" $name "* ]] || continue
+	variants[${row#* }]=1
+done
+copy_tree
+for variant in "${!variants[@]}"; do
+	out="$BENCH_LOGDIR/mutant-baseline-$variant.out"
+	step "baseline: the unmutated copy on 6.12-$variant"
+	s=$SECONDS
+	KLINE=6.12 VARIANT=$variant "$copy/bench/test.sh" >"$out" 2>&1 ||
+		die "the unmutated copy fails make test on 6.12-$variant ($(failed_what "$out")); see $out: fix that first"
+	timing "baseline 6.12-$variant" $((SECONDS - s))
+done
 
 : >"$table"
 n=0 killed=0 survived=0 invalid=0
@@ -44,14 +77,12 @@ for row in "${rows[@]}"; do
 	name=${row%% *} variant=${row#* }
 	[ -z "${MUTANTS:-}" ] || [[ " $MUTANTS " == *" $name "* ]] || continue
 	n=$((n + 1))
-	rm -rf "$copy"
-	mkdir -p "$copy"
-	tar -C "$SRC_DIR" --exclude=./.git -cf - . | tar -C "$copy" -xf -
-	why=$(python3 "$BENCH_DIR/mutants.py" apply "$list" "$name" "$copy")
+	why=$(copy_tree "$name")
 	step "mutant $n: $name, on 6.12-$variant: $why"
 	out="$BENCH_LOGDIR/mutant-$name.out"
 	s=$SECONDS rc=0
-	KLINE=6.12 VARIANT=$variant "$copy/bench/test.sh" >"$out" 2>&1 || rc=$?
+	KVM_VFIO_MUTANT=$name KLINE=6.12 VARIANT=$variant \
+		"$copy/bench/test.sh" >"$out" 2>&1 || rc=$?
 	secs=$((SECONDS - s))
 	if grep -q 'the kernel build failed' "$out"; then
 		result=invalid invalid=$((invalid + 1)) what="its kernel does not build"
@@ -61,6 +92,7 @@ for row in "${rows[@]}"; do
 		result=killed killed=$((killed + 1)) what=$(failed_what "$out")
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$variant" "$result" "$secs" "$what" >>"$table"
+	timing "mutant $name" "$secs" "$result"
 	step "mutant $name: $result in $secs s${what:+ ($what)}"
 done
 rm -rf "$copy"
@@ -73,4 +105,6 @@ step "mutants (bench/mutants, $((SECONDS - t0)) s; outputs in $BENCH_LOGDIR/muta
 	done <"$table"
 } >&2
 echo "$killed killed, $survived survived, $invalid invalid (of $n)"
-[ "$n" -gt 0 ] && [ "$killed" -eq "$n" ]
+if [ "$n" -eq 0 ] || [ "$killed" -ne "$n" ]; then
+	exit 1
+fi
