@@ -574,7 +574,8 @@ static int kvm_vfio_spapr_attach(struct kvm_device *dev, struct file *file,
 	if (!kvf->iommu_group) {
 		kvf->iommu_group = kv->hooks.iommu_group(file);
 		if (!kvf->iommu_group) {
-			ret = -EIO;	/* not a group: a device fd */
+			/* A device fd, or a group whose devices all went. */
+			ret = -EIO;
 			goto out_end;
 		}
 	}

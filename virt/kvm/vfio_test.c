@@ -89,9 +89,11 @@ static void fake_set_kvm(struct file *file, struct kvm *kvm)
 
 	/* F5/F8: VFIO is told by the thread that owns the device ... */
 	kt_expect_exclusive(test, t);
-	/* ... and on ADD only once the device holds its own reference. */
-	if (kvm)
-		KUNIT_EXPECT_EQ(test, file_count(file), f->refs + 1);
+	/*
+	 * ... and only while the device holds its own reference: on ADD once
+	 * it took it, when the file goes before it drops it.
+	 */
+	KUNIT_EXPECT_EQ(test, file_count(file), f->refs + 1);
 	f->kvm = kvm;
 	if (kvm)
 		t->set_kvm++;
@@ -955,11 +957,25 @@ static void kt_files_put(void *arg)
 		fput(many->files[i]);
 }
 
+KUNIT_DEFINE_ACTION_WRAPPER(kt_kvfree, kvfree, const void *);
+
+/* @n zeroed elements of @size, vmalloc'ed if need be, freed after the case. */
+static void *kt_kvcalloc(struct kunit *test, size_t n, size_t size)
+{
+	void *p = kvcalloc(n, size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, kt_kvfree, p), 0);
+	return p;
+}
+
 /*
  * @nr device files of the fake VFIO, the one at @noncoherent non-coherent,
- * held by three test resources in all rather than two per file: every
+ * held by four test resources in all rather than two per file: every
  * static stub call looks its replacement up in the test's resource list,
  * oldest last, so per-file resources would make each ADD cost O(nr).
+ * Actions run in reverse order: the files are put before what they point
+ * to is freed.
  */
 static struct file **kt_files_many(struct kunit *test, int nr, int noncoherent)
 {
@@ -969,10 +985,8 @@ static struct file **kt_files_many(struct kunit *test, int nr, int noncoherent)
 
 	many = kunit_kzalloc(test, sizeof(*many), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, many);
-	many->files = kunit_kcalloc(test, nr, sizeof(*many->files), GFP_KERNEL);
-	fakes = kunit_kcalloc(test, nr, sizeof(*fakes), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, many->files);
-	KUNIT_ASSERT_NOT_NULL(test, fakes);
+	many->files = kt_kvcalloc(test, nr, sizeof(*many->files));
+	fakes = kt_kvcalloc(test, nr, sizeof(*fakes));
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, kt_files_put, many),
 			0);
 	for (many->nr = 0; many->nr < nr; many->nr++) {

@@ -524,7 +524,7 @@ TEST_F_TIMEOUT(unbind, tracked_release_lets_go, 90)
 
 /*
  * R1: release runs under kvm->lock and takes neither the device's lock nor
- * any of VFIO's there.  The test driver takes kvm->lock in open_device(),
+ * any of VFIO's mutexes there.  The test driver takes kvm->lock in open_device(),
  * under VFIO's group_lock and device-set lock, as vfio-ap does: one of
  * those under kvm->lock closes a cycle, which lockdep reports by itself
  * (a report fails the guest) once both orders have run in the boot, as

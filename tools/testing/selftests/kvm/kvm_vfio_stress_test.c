@@ -9,8 +9,8 @@
  * fds, VFIO_GROUP_GET_DEVICE_FD and VFIO_DEVICE_BIND_IOMMUFD on the same
  * device, and short-lived VMs with their own kvm-vfio device.  Every return
  * value must be in the allowed set of its operation; afterwards the group
- * can be reopened (a file reference the device failed to put is a
- * kmemleak report, which fails the guest).
+ * can be reopened (a cdev reference the device failed to put is left to
+ * kmemleak).
  *
  * The regression cases scale with KVM_VFIO_STRESS_OPS too: a twentieth of
  * it ADD/DEL calls on one fd, and 300 VMs per 1,000,000 operations (at
@@ -348,12 +348,10 @@ static void *add_del_loop(void *arg)
  */
 TEST_F_TIMEOUT(regress, add_del_same_fd_race, 300)
 {
-	struct race r = { .dev_fd = self->dev_fd, .n = stress_ops() / 20 };
+	struct race r = { .dev_fd = self->dev_fd,
+			  .n = (stress_ops() + 19) / 20 };
 	pthread_t t[2];
 	int i, ret = 0;
-
-	printf("# kvm-vfio-figures: regress add-del-race calls=%lu threads=2\n",
-	       r.n * 2);
 
 	r.fd = open(self->path, O_RDWR);
 	ASSERT_LE(0, r.fd);
@@ -362,6 +360,8 @@ TEST_F_TIMEOUT(regress, add_del_same_fd_race, 300)
 	for (i -= ret ? 2 : 1; i >= 0; i--)
 		pthread_join(t[i], NULL);
 	ASSERT_EQ(0, ret) TH_LOG("pthread_create: %s", strerror(ret));
+	printf("# kvm-vfio-figures: regress add-del-race calls=%lu threads=2\n",
+	       r.n * 2);
 	ASSERT_EQ(0, __atomic_load_n(&r.bad, __ATOMIC_SEQ_CST));
 	file_del(self->dev_fd, r.fd);
 	close(r.fd);
@@ -398,14 +398,12 @@ TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
 
 	if (rounds < 30)
 		rounds = 30;
-	printf("# kvm-vfio-figures: regress get-device-fd-vs-close vms=%lu\n",
-	       rounds);
 
 	ASSERT_EQ(0, group_chain_open(&c, self->path, false));
 	r.group = c.group;
 	ASSERT_EQ(0, pthread_create(&t, NULL, get_device_fd_loop, &r));
 	/* The thread runs on @r: stop and join it before any ASSERT. */
-	for (i = 0; i < rounds && !ret; i++) {
+	for (i = 0; i < rounds; i++) {
 		vm = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 		if (vm < 0) {
 			ret = -errno;
@@ -418,10 +416,13 @@ TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
 		close(vm);
 		if (dev >= 0)
 			close(dev);	/* the last reference: release */
+		if (ret)
+			break;
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("round %lu: %s: %s", i, step, strerror(-ret));
+	printf("# kvm-vfio-figures: regress get-device-fd-vs-close vms=%lu\n", i);
 	group_chain_close(&c);
 	ASSERT_EQ(0, group_reopen(self->path));
 }

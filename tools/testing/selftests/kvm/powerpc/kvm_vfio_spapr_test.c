@@ -14,11 +14,12 @@
  * ends the run), and the "no_warn" cases also read the kernel's taint, for
  * kernels booted without it.
  *
- * EIO for a tracked file without an iommu group: a device cdev is such a
- * file, but VFIO_DEVICE_CDEV depends on !SPAPR_TCE_IOMMU, so the KUnit
- * suite covers that one.  A group file whose iommu group went away (its
- * last device unbound while the file stays open) is the other, and it is
- * here: group.attach_after_device_gone_no_warn.
+ * EIO for a tracked file without an iommu group: a group file whose iommu
+ * group went away (its last device unbound while the file stays open) is
+ * one, here: group.attach_after_device_gone_no_warn.  The device fd that
+ * VFIO_GROUP_GET_DEVICE_FD returns is the other (a VFIO file since 6.6);
+ * not yet here.  A device cdev cannot exist on sPAPR (VFIO_DEVICE_CDEV
+ * depends on !SPAPR_TCE_IOMMU); the KUnit suite fakes one.
  */
 #include <sys/mman.h>
 
