@@ -34,6 +34,20 @@ static bool vfio_loaded(void)
 	return !access("/sys/module/vfio", F_OK);
 }
 
+/* vfio.ko's reference count, or -1. */
+static int vfio_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/vfio/refcnt", "r");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 /*
  * Uninstall the module (move it aside, so modprobe cannot find it), or
  * install it again.  The guest's root is in memory: nothing is lost.
@@ -280,6 +294,39 @@ TEST_F(loaded, unload_in_use)
 	g = open(self->group, O_RDWR);
 	ASSERT_LE(0, g);
 	close(g);
+}
+
+/*
+ * The device pins vfio.ko while it tracks a file (it resolves VFIO's entry
+ * points with symbol_get()), and gives every reference back when it tracks
+ * nothing again: after DEL of its last file, and when it is closed with
+ * files tracked.
+ */
+TEST_F(loaded, vfio_references_given_back)
+{
+	int dev, g, with_file;
+
+	ASSERT_EQ(0, module_load());
+	g = open(self->group, O_RDWR);
+	ASSERT_LE(0, g);
+	with_file = vfio_refcnt();
+	ASSERT_LT(0, with_file) TH_LOG("no /sys/module/vfio/refcnt");
+
+	dev = create_vfio_dev(self->vm_fd, 0);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+	ASSERT_LT(with_file, vfio_refcnt());
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_DEL, g));
+	ASSERT_EQ(with_file, vfio_refcnt());
+	/* A DEL that finds nothing takes and gives back its own. */
+	ASSERT_EQ(-ENOENT, file_op(dev, KVM_DEV_VFIO_FILE_DEL, g));
+	ASSERT_EQ(with_file, vfio_refcnt());
+
+	ASSERT_EQ(0, file_op(dev, KVM_DEV_VFIO_FILE_ADD, g));
+	close(dev);
+	ASSERT_EQ(with_file, vfio_refcnt());
+	close(g);
+	ASSERT_EQ(0, module_unload());
 }
 
 /* Two VMs with a device each: two references, dropped one by one. */
