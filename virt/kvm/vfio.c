@@ -683,7 +683,7 @@ static void kvm_vfio_release(struct kvm_device *dev)
 		trace_kvm_vfio_noncoherent(dev->kvm, false);
 		kvm_vfio_unregister_noncoherent(dev->kvm);
 	}
-	/* Tracked files held VFIO's symbols: give them back. */
+	/* Tracked files held VFIO's symbols: give them all back. */
 	if (kv->nr_files)
 		kvm_vfio_hooks_put(&kv->hooks);
 
