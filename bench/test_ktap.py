@@ -781,6 +781,7 @@ def main(argv):
                                      ).run(suite)
     sys.stderr.write(stream.getvalue())
     bad = {t.id(): 'fail' for t, _ in result.failures + result.errors}
+    skipped = {t.id(): why for t, why in result.skipped}
     if log:
         with open(log, 'w') as f:
             f.write('# kvm-vfio-bench: run %s kernel verdict-selftest mode '
@@ -789,12 +790,16 @@ def main(argv):
             f.write('# kvm-vfio-guest: running verdict-selftest\n')
             f.write('TAP version 13\n1..%d\n' % len(names))
             for n, name in enumerate(names, 1):
-                f.write('%s %d %s\n' % ('not ok' if name in bad else 'ok', n,
-                                        name.replace('__main__.', '')))
+                f.write('%s %d %s%s\n' % (
+                    'not ok' if name in bad else 'ok', n,
+                    name.replace('__main__.', ''),
+                    ' # SKIP ' + skipped[name] if name in skipped else ''))
             f.write('# kvm-vfio-guest: verdict-selftest exited %d\n' %
                     (1 if bad else 0))
             f.write('# kvm-vfio-guest: done\n')
-    print('%d passed, %d failed' % (len(names) - len(bad), len(bad)))
+    print('%d passed, %d failed%s' % (
+        len(names) - len(bad) - len(skipped), len(bad),
+        ', %d skipped' % len(skipped) if skipped else ''))
     return 1 if bad else 0
 
 
