@@ -92,13 +92,18 @@ cmdline+="${GUEST_CMDLINE:+ $GUEST_CMDLINE}"
 key=
 arch_qemu "$kernel" "$initrd" "$cmdline"
 if [ "$V_REUSE" = oracle ] && [ "$mode" = check ] && [ -z "${KVM_VFIO_RERUN:-}" ]; then
-	key=$( { sha1sum <"$kernel"; sha1sum <"$initrd"; echo "${QEMU_CMD[*]}"
+	parts=$( { sha1sum <"$kernel"; sha1sum <"$initrd"; echo "${QEMU_CMD[*]}"
 		 sha1sum <"$0"; echo "$TIMEOUT"
 		 "$QEMU_BIN" --version 2>/dev/null | head -1
 		 # The nested client runs the host's QEMU and the fetched one.
 		 [ "$KARCH" != x86_64 ] || sha1sum </usr/bin/qemu-system-x86_64
-		 [ -z "${qemu_fd:-}" ] || sha1sum <"$qemu_fd"; } |
-		sha1sum | cut -d' ' -f1)
+		 [ -z "${qemu_fd:-}" ] || sha1sum <"$qemu_fd"; })
+	key=$(printf '%s\n' "$parts" | sha1sum | cut -d' ' -f1)
+	# What the key was made of, this run's and the last one's: when an
+	# oracle runs again unexpectedly, diff the two to see what changed.
+	kept="$BENCH_LOGDIR/oracle-key-$KLINE-$variant.txt"
+	[ ! -f "$kept" ] || mv "$kept" "$kept.prev"
+	printf '%s\n' "$parts" >"$kept"
 	saved="$KVM_VFIO_CACHE/results/$KLINE-$variant-$key.log"
 	if [ -f "$saved" ]; then
 		old=$(sed -n 's/^# kvm-vfio-bench: run \([^ ]*\) .*/\1/p' "$saved" | head -1)
