@@ -37,15 +37,7 @@ static bool vfio_loaded(void)
 /* vfio.ko's reference count, or -1. */
 static int vfio_refcnt(void)
 {
-	FILE *f = fopen("/sys/module/vfio/refcnt", "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return module_refcnt_of("vfio");
 }
 
 /*

@@ -454,18 +454,27 @@ static inline int module_unload(void)
 	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
 }
 
-/* /sys/module/kvm_vfio/refcnt: one reference per live device. */
-static inline int module_refcnt(void)
+/* /sys/module/@name/refcnt, or -1. */
+static inline int module_refcnt_of(const char *name)
 {
-	FILE *f = fopen("/sys/module/" MODULE_NAME "/refcnt", "r");
+	char path[128];
 	int n = -1;
+	FILE *f;
 
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%d", &n) != 1)
 			n = -1;
 		fclose(f);
 	}
 	return n;
+}
+
+/* /sys/module/kvm_vfio/refcnt: one reference per live device. */
+static inline int module_refcnt(void)
+{
+	return module_refcnt_of(MODULE_NAME);
 }
 
 static inline bool module_loaded(void)
