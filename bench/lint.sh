@@ -55,7 +55,8 @@ done
 # The cache holds no kernel git history, so checkpatch cannot look up the
 # commit a Fixes: tag names (UNKNOWN_COMMIT_ID, whatever the id); the tag's
 # form is still checked (GIT_COMMIT_ID), and the ids were checked against
-# upstream's history when the patches were written.
+# upstream's history when the patches were written (where one could not
+# be, the patch's notes say so).
 for p in "$SRC_DIR"/patches/*/*.patch "$SRC_DIR"/patches/upstream/*/*.patch; do
 	[ -f "$p" ] || continue
 	case "$p" in */0000-cover-letter.patch) continue ;; esac

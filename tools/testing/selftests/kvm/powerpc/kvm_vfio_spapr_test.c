@@ -14,12 +14,12 @@
  * ends the run), and the "no_warn" cases also read the kernel's taint, for
  * kernels booted without it.
  *
- * EIO for a tracked file without an iommu group: a group file whose iommu
- * group went away (its last device unbound while the file stays open) is
- * one, here: group.attach_after_device_gone_no_warn.  The device fd that
- * VFIO_GROUP_GET_DEVICE_FD returns is the other (a VFIO file since 6.6);
- * not yet here.  A device cdev cannot exist on sPAPR (VFIO_DEVICE_CDEV
- * depends on !SPAPR_TCE_IOMMU); the KUnit suite fakes one.
+ * EIO for a tracked file without an iommu group: the device fd that
+ * VFIO_GROUP_GET_DEVICE_FD returns (a VFIO file since 6.6) is one
+ * (group.device_fd_attach_eio_no_warn); a group file whose iommu group
+ * went away (its last device unbound while the file stays open) is the
+ * other (group.attach_after_device_gone_no_warn).  A device cdev cannot
+ * exist on sPAPR (VFIO_DEVICE_CDEV depends on !SPAPR_TCE_IOMMU).
  */
 #include <sys/mman.h>
 
@@ -217,6 +217,45 @@ TEST_F(group, has_attr_set_spapr_tce)
 	ASSERT_EQ(0, dev_attr(self->dev_fd, KVM_HAS_DEVICE_ATTR,
 			      KVM_DEV_VFIO_FILE,
 			      KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE, NULL));
+}
+
+/*
+ * S1: the device fd that VFIO_GROUP_GET_DEVICE_FD returns is a VFIO file
+ * that FILE_ADD accepts, but it has no iommu group: vfio_file_iommu_group()
+ * answers for group files only.  SET_SPAPR_TCE of it is EIO and its DEL is
+ * 0, without a WARN.  Nothing beyond the group is needed (no unbind, no
+ * privilege): the shortest way to both upstream WARNs.  The first of the
+ * no_warn cases: on the stock kernel they are WARN_ON_ONCE.
+ */
+TEST_F(group, device_fd_attach_eio_no_warn)
+{
+	int container, device, table;
+
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &container));
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU) != 1)
+		SKIP(return, "no VFIO_SPAPR_TCE_IOMMU container");
+	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_SPAPR_TCE_IOMMU));
+	device = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD,
+		       strrchr(vfio_pci_find(NULL), '/') + 1);
+	ASSERT_LE(0, device);
+	table = tce_table(self->vm_fd, 0x80000000, 0, 1024);
+	ASSERT_LE(0, table);
+
+	test_cmd_add(self->dev_fd, device);
+	test_err_tce(EIO, self->dev_fd, device, table);
+	test_err_tce(EIO, self->dev_fd, device, table);	/* again */
+	test_cmd_del(self->dev_fd, device);
+	test_err_tce(ENOENT, self->dev_fd, device, table);
+	expect_no_warn(_metadata, self);
+
+	/* Nothing of it stayed: the group opens again once all is closed. */
+	close(table);
+	close(device);
+	close(container);
+	close_fd(&self->group);
+	ASSERT_EQ(0, group_reopen(sysdev_group_path(vfio_pci_find(NULL))));
 }
 
 /* S1: DEL of a group that never had a table is 0, without a WARN. */
