@@ -98,9 +98,10 @@ static int seq_del(struct seq *q)
 
 static int seq_release(struct seq *q)
 {
-	close(q->dev_fd);
+	int r = close(q->dev_fd) ? -errno : 0;
+
 	q->dev_fd = -1;
-	return 0;
+	return r;
 }
 
 /*
@@ -134,7 +135,10 @@ static int seq_client_b(struct seq *q)
 #endif
 
 /* What a sequence needs before it starts (not under injection). */
-enum prep { PREP_DEVICE = 1, PREP_DEVFD = 2, PREP_CDEV_ADDED = 4 };
+enum prep {
+	PREP_DEVICE = 1, PREP_DEVFD = 2, PREP_CDEV_ADDED = 4,
+	PREP_GROUP_ADDED = 8,	/* group_reopen() then proves it was put */
+};
 
 struct sweep {
 	const char *name;
@@ -158,6 +162,8 @@ static void seq_open(struct __test_metadata *_metadata, struct seq *q,
 	q->iommufd = open("/dev/iommu", O_RDWR);
 	if (prep & PREP_CDEV_ADDED)
 		ASSERT_EQ(0, file_add(q->dev_fd, q->cdev));
+	if (prep & PREP_GROUP_ADDED)
+		ASSERT_EQ(0, file_add(q->dev_fd, q->c.group));
 }
 
 /* After an attempt: the device (or a new one) works, nothing leaks. */
@@ -198,9 +204,10 @@ FIXTURE_VARIANT_ADD(fail_nth, add_group_device_fd) {
 FIXTURE_VARIANT_ADD(fail_nth, add_cdev) {
 	{ "ADD cdev", seq_add_cdev, PREP_DEVICE } };
 FIXTURE_VARIANT_ADD(fail_nth, del) {
-	{ "DEL", seq_del, PREP_DEVICE | PREP_CDEV_ADDED } };
+	{ "DEL", seq_del, PREP_DEVICE | PREP_CDEV_ADDED | PREP_GROUP_ADDED } };
 FIXTURE_VARIANT_ADD(fail_nth, release) {
-	{ "release", seq_release, PREP_DEVICE | PREP_CDEV_ADDED } };
+	{ "release", seq_release,
+	  PREP_DEVICE | PREP_CDEV_ADDED | PREP_GROUP_ADDED } };
 FIXTURE_VARIANT_ADD(fail_nth, client_a) {
 	{ "client A", seq_client_a, 0 } };
 #ifdef VFIO_DEVICE_BIND_IOMMUFD

@@ -150,12 +150,19 @@ run_qemu() {
 	name=$1
 	qemu=$2
 	shift 2
+	# Nothing of an earlier run may answer for this one.
+	qemu_rc=1
+	refcnt=
+	: > $TRACE
 	if [ -n "$AUTOLOAD" ]; then
 		[ ! -d /sys/module/$AUTOLOAD ] || rmmod $AUTOLOAD ||
 			echo "# $name: could not unload $AUTOLOAD"
 		loaded_before=$([ -d /sys/module/$AUTOLOAD ] && echo 1)
 	fi
-	trace_start || return 1
+	if ! trace_start; then
+		echo "# $name: the trace could not be started; QEMU not run"
+		return 1
+	fi
 	echo "# $name: $qemu $*"
 	# A QEMU unpacked outside /usr loads its own modules, if any.
 	moddir=$(dirname "$qemu")/../lib/x86_64-linux-gnu/qemu
