@@ -12,8 +12,10 @@
 # stops everything, as it would count as kills.  The table
 # (mutant, kernel, result, seconds, what failed) is printed at the end and
 # kept in logs/mutants.tsv; each run's output in logs/mutant-NAME.out.
-# MUTANTS="name ..." runs some of them.  It exits non-zero unless every
-# mutant run was killed.  On demand only: about 2.5 minutes per mutant.
+# A mutant's guest stops at its first failed case (KVM_VFIO_FAILFAST, see
+# run.sh), so "what failed" names what failed first; a mutant that
+# survives runs everything.  MUTANTS="name ..." runs some of them.  It
+# exits non-zero unless every mutant run was killed.  On demand only.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -81,7 +83,7 @@ for row in "${rows[@]}"; do
 	step "mutant $n: $name, on 6.12-$variant: $why"
 	out="$BENCH_LOGDIR/mutant-$name.out"
 	s=$SECONDS rc=0
-	KVM_VFIO_MUTANT=$name KLINE=6.12 VARIANT=$variant \
+	KVM_VFIO_FAILFAST=1 KVM_VFIO_MUTANT=$name KLINE=6.12 VARIANT=$variant \
 		"$copy/bench/test.sh" >"$out" 2>&1 || rc=$?
 	secs=$((SECONDS - s))
 	if grep -q 'the kernel build failed' "$out"; then

@@ -15,6 +15,11 @@
 # check mode reuses the results of an earlier run whose kernel image,
 # initramfs, command line and host QEMU were the same; the log then says
 # so.  KVM_VFIO_RERUN=1 forces a new run.
+#
+# KVM_VFIO_FAILFAST=1 (make mutants) ends a check at its first failed
+# case ("not ok"): the verdict fails the cut log as it would the whole
+# one, and a mutant killed early costs less.  Not for a stock kernel,
+# whose known upstream failures would stop it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +42,19 @@ fail() {
 	echo "ERROR: $variant: $*; console log: $log" >&2
 	timing "guest $KLINE-$variant" $((SECONDS - t0)) "FAILED: $*"
 	exit 1
+}
+
+# failfast PID: end PID (the timeout that runs QEMU, which ends QEMU) at
+# the first failed case of the log, and say so in it.
+failfast() {
+	local line re='^(\[[ 0-9.]+\])?[[:space:]#]*not ok [0-9]'
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		[[ $line =~ $re ]] || continue
+		kill "$1" 2>/dev/null || return 0
+		echo "# kvm-vfio-bench: failfast: stopped at: $line" >>"$log"
+		return 0
+	done < <(tail -n +1 -F --pid="$1" "$log" 2>/dev/null)
 }
 
 # The strengths asked of the guest's robustness suites: bench/variants,
@@ -129,8 +147,15 @@ if [ "$mode" = shell ]; then
 	exit 0
 elif [ "$mode" = check ]; then
 	# Quiet: the log is parsed afterwards.
-	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null >>"$log" 2>&1 ||
-		rc=$?
+	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null >>"$log" 2>&1 &
+	qemu=$!
+	watch=
+	if [ -n "${KVM_VFIO_FAILFAST:-}" ]; then
+		failfast "$qemu" &
+		watch=$!
+	fi
+	wait "$qemu" || rc=$?
+	[ -z "$watch" ] || wait "$watch" || true
 else
 	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null 2>&1 |
 		tee -a "$log" | tr -d '\r' | grep --line-buffered -v '^# kvm-vfio-guest' ||
@@ -160,6 +185,8 @@ x86_64/3 | powerpc/0 | arm64/0)
 	fi ;;
 esac
 tail -n 15 "$log" | sed 's/^/    /' >&2
+stopped=$(sed -n 's/^# kvm-vfio-bench: failfast: stopped at: //p' "$log")
+[ -z "$stopped" ] || fail "a case failed, and KVM_VFIO_FAILFAST stopped the guest there: $stopped"
 case $rc in
 124) fail "guest did not finish within ${TIMEOUT}s (hang)" ;;
 0 | 3) fail "guest panicked, rebooted or stopped before reporting" ;;
