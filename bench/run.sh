@@ -44,15 +44,14 @@ fail() {
 	exit 1
 }
 
-# failfast PID: end PID (the timeout that runs QEMU, which ends QEMU) at
-# the first failed case of the log, and say so in it.
+# failfast PID: print the first failed case of the log ("not ok"), if
+# one comes while PID (the timeout that runs QEMU) lives.
 failfast() {
 	local line re='^(\[[ 0-9.]+\])?[[:space:]#]*not ok [0-9]'
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		[[ $line =~ $re ]] || continue
-		kill "$1" 2>/dev/null || return 0
-		echo "# kvm-vfio-bench: failfast: stopped at: $line" >>"$log"
+		printf '%s\n' "$line"
 		return 0
 	done < <(tail -n +1 -F --pid="$1" "$log" 2>/dev/null)
 }
@@ -149,13 +148,25 @@ elif [ "$mode" = check ]; then
 	# Quiet: the log is parsed afterwards.
 	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null >>"$log" 2>&1 &
 	qemu=$!
-	watch=
 	if [ -n "${KVM_VFIO_FAILFAST:-}" ]; then
-		failfast "$qemu" &
-		watch=$!
+		failfast "$qemu" >"$log.failed" &
+		watch=$! ended=
+		# Whichever ends first.  Until it is waited for, QEMU's timeout
+		# stays this shell's child: ending it cannot hit another process.
+		wait -n -p ended "$qemu" "$watch" || rc=$?
+		if [ "$ended" != "$qemu" ]; then
+			rc=0
+			if [ -s "$log.failed" ]; then
+				kill "$qemu" 2>/dev/null || true
+				echo "# kvm-vfio-bench: failfast: stopped at: $(<"$log.failed")" >>"$log"
+			fi
+			wait "$qemu" || rc=$?
+		fi
+		wait "$watch" || true
+		rm -f "$log.failed"
+	else
+		wait "$qemu" || rc=$?
 	fi
-	wait "$qemu" || rc=$?
-	[ -z "$watch" ] || wait "$watch" || true
 else
 	timeout --foreground "$TIMEOUT" "${QEMU_CMD[@]}" </dev/null 2>&1 |
 		tee -a "$log" | tr -d '\r' | grep --line-buffered -v '^# kvm-vfio-guest' ||

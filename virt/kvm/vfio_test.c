@@ -1323,7 +1323,8 @@ static void kvm_vfio_test_spapr_del_without_table(struct kunit *test)
 /*
  * S1: a group whose iommu group went away (its last device removed while
  * the file stays open) has none to give: EIO, nothing attached, nothing
- * for DEL to drop.  Once a device is back, the group attaches.
+ * for DEL to drop.  The failed lookup is not kept: the next SET_SPAPR_TCE
+ * asks VFIO again (here VFIO answers with a group the second time).
  */
 static void kvm_vfio_test_spapr_group_gone(struct kunit *test)
 {
