@@ -279,8 +279,47 @@ ccache_hits_misses() {
 		END { print h + 0, m + 0 }'
 }
 
+# seed_out VARIANT TREE OUT: a kernel's first build starts from a copy of
+# the output folder of a built kernel of the same line and architecture
+# (same tree kind first), with its mtimes, rather than from nothing.
+# kbuild then recompiles only what differs, by what it records per object:
+# its command line (out/ lies inside each tree, so sources are named by
+# relative paths, the same in every tree) and the CONFIG_ options it
+# depends on (syncconfig touches those that change).  The sources that may
+# differ between the two trees, either's patches and our overlay, get new
+# mtimes in TREE first, so that no object made from the other tree's
+# version of one is taken as up to date.  Prints the donor, or nothing.
+seed_out() {
+	local variant=$1 tree=$2 out=$3 pass k a t d dtree f rows
+	[ ! -e "$out/$KIMAGE" ] || return 0
+	# LINE-VARIANT ARCH TREE-KIND of this line's kernels.
+	rows=$(awk -v line="$KLINE" '/^[^#]/ && NF >= 12 {
+		l = $1; sub(/-.*/, "", l); if (l == line) print $1, $2, $3 }' \
+		"$BENCH_DIR/variants")
+	for pass in same any; do
+		while read -r k a t; do
+			d=${k#*-}
+			[ "$d" != "$variant" ] && [ "$a" = "$V_ARCH" ] || continue
+			[ "$pass" = any ] || [ "$t" = "$V_TREE" ] || continue
+			dtree=$(variant_tree "$d")
+			[ -f "$dtree/out/$KIMAGE" ] || continue
+			rm -rf "$out"
+			cp -a "$dtree/out" "$out"
+			cat "$tree/.kvm-vfio-patched" "$tree/.kvm-vfio-overlay" \
+				"$dtree/.kvm-vfio-patched" "$dtree/.kvm-vfio-overlay" \
+				2>/dev/null | sort -u | while read -r f; do
+				[ -z "$f" ] || [ ! -f "$tree/$f" ] || unlink_copy "$tree/$f"
+			done
+			[ ! -f "$tree/virt/kvm/vfio/Kconfig" ] ||
+				unlink_copy "$tree/virt/kvm/vfio/Kconfig"
+			echo "$d"
+			return 0
+		done <<<"$rows"
+	done
+}
+
 build() {
-	local variant=$1 tree out log t0 kind hits misses ncc note targets
+	local variant=$1 tree out log t0 kind hits misses ncc note targets donor
 	variant_load "$KLINE" "$variant"
 	unpack_pristine
 	# A tree of the old layout (output folder beside the tree) goes.
@@ -289,11 +328,13 @@ build() {
 	rm -rf "$SRC_ROOT/ours" "$SRC_ROOT/stockfix"
 	prepare_tree "$variant"
 	out=$(variant_out "$variant")
-	mkdir -p "$out"
 	need_space "$KVM_VFIO_CACHE" 2048
+	donor=$(seed_out "$variant" "$tree" "$out")
+	mkdir -p "$out"
 	configure "$variant" "$tree" "$out"
 	kind=incremental
 	[ -f "$out/$KIMAGE" ] || kind=cold
+	[ -z "$donor" ] || kind="first, seeded from $donor"
 	log="$BENCH_LOGDIR/build-$KLINE-$variant.log"
 	rm -f "$log"
 	step "$variant: building linux $KVER, $kind (log: $log)"
