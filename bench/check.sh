@@ -6,9 +6,10 @@
 # 7.3"): for each line stock, ours and the module-mode kernel (x86_64),
 # and on 6.12 the pseries pair (ppc64le, the sPAPR TCE path).
 #
-# Two lanes share the machine: the kernels build one after another (the
-# first of a line cold, the others mostly from ccache), and each kernel's
-# guest boots as soon as its kernel is built, while the next one builds
+# Two lanes share the machine: the kernels build one after another (on a
+# fresh machine the first of a line and architecture cold, the others from
+# a copy of its output: kernel.sh seed_out), and each kernel's guest boots
+# as soon as its kernel is built, while the next one builds
 # (CHECK_GUEST_JOBS guests at once, default 2).
 # Then the static checks per line, and the summary: per kernel, per line,
 # the stock/ours/module comparisons, the timing table, and one line
