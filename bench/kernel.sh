@@ -303,15 +303,23 @@ seed_out() {
 			[ "$pass" = any ] || [ "$t" = "$V_TREE" ] || continue
 			dtree=$(variant_tree "$d")
 			[ -f "$dtree/out/$KIMAGE" ] || continue
-			rm -rf "$out"
-			cp -a "$dtree/out" "$out"
-			cat "$tree/.kvm-vfio-patched" "$tree/.kvm-vfio-overlay" \
+			# In a folder of its own until complete: a kernel whose
+			# out/ has an image is never seeded again.
+			rm -rf "$out" "$out.seed"
+			cp -a "$dtree/out" "$out.seed"
+			# objtool is built by tools/' own make, whose command lines
+			# name folders by absolute paths: the donor's become this
+			# tree's, or objtool, and every object with it, is rebuilt.
+			grep -rlIZ -F "$dtree/" "$out.seed" |
+				xargs -0r sed -i "s|$dtree/|$tree/|g"
+			{ cat "$tree/.kvm-vfio-patched" "$tree/.kvm-vfio-overlay" \
 				"$dtree/.kvm-vfio-patched" "$dtree/.kvm-vfio-overlay" \
-				2>/dev/null | sort -u | while read -r f; do
+				2>/dev/null || true; } | sort -u | while read -r f; do
 				[ -z "$f" ] || [ ! -f "$tree/$f" ] || unlink_copy "$tree/$f"
 			done
 			[ ! -f "$tree/virt/kvm/vfio/Kconfig" ] ||
 				unlink_copy "$tree/virt/kvm/vfio/Kconfig"
+			mv "$out.seed" "$out"
 			echo "$d"
 			return 0
 		done <<<"$rows"
