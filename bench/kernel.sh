@@ -352,6 +352,12 @@ build() {
 	# Without debug info the working directory is not hashed anyway;
 	# with it, the variants' folders must not keep them apart.
 	export CCACHE_NOHASHDIR=1
+	# Depend mode: on a miss ccache takes the includes from the compiler's
+	# own dependency file (kbuild's -Wp,-MMD) instead of preprocessing the
+	# file once more to hash it.  Five KASAN-built 6.12 objects, missed:
+	# 36.3 s through ccache's preprocessor mode, 24.6 s in depend mode,
+	# 25.2 s without ccache; hits (direct mode) work as before.
+	export CCACHE_DEPEND=1
 	ccache -z >/dev/null 2>&1 || true
 	# A module kernel also writes Module.symvers, which DKMS builds against.
 	targets=("${KTARGETS[@]}")
