@@ -310,7 +310,7 @@ seed_out() {
 			# objtool is built by tools/' own make, whose command lines
 			# name folders by absolute paths: the donor's become this
 			# tree's, or objtool, and every object with it, is rebuilt.
-			grep -rlIZ -F "$dtree/" "$out.seed" |
+			{ grep -rlIZ -F "$dtree/" "$out.seed" || true; } |
 				xargs -0r sed -i "s|$dtree/|$tree/|g"
 			{ cat "$tree/.kvm-vfio-patched" "$tree/.kvm-vfio-overlay" \
 				"$dtree/.kvm-vfio-patched" "$dtree/.kvm-vfio-overlay" \
