@@ -4,6 +4,8 @@
 #
 #   make test               the edit loop: one kernel (VARIANT, KLINE), its
 #                           incremental build, every suite, reduced fuzz/stress
+#                           (SUITES="suite ..." some of them, e.g.
+#                           SUITES=kvm_vfio_module_test-loaded VARIANT=module)
 #   make check              the verdict: build every check=yes kernel of
 #                           bench/variants (stock, ours, module, the upstream
 #                           fixes; pseries and arm64), boot each, run the
@@ -43,6 +45,8 @@
 #   TEST_STRESS          make test's stress-test operations (default 20000)
 #   TEST_CYCLES          make test's module load/unload cycles (default 100)
 #   TEST_RACES           make test's module race rounds (default 30)
+#   SUITES               make test's suites (default every suite of the kernel
+#                        in bench/suites; KUnit runs at boot whatever it says)
 #   SOAK_FUZZ, SOAK_STRESS, SOAK_CYCLES, SOAK_RACES, SOAK_TIMEOUT_SCALE
 #                        make soak's strengths (1000000, 1000000, 1000, 300)
 #                        and its per-program timeout factor (8)

@@ -19,6 +19,8 @@
 # could be reused.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# Every suite: SUITES (make test) is not for this run.
+unset KVM_VFIO_SUITES
 
 t0=$SECONDS
 read -r -a LINES <<<"${KLINES:-6.12 7.3}"

@@ -114,9 +114,11 @@ prune() {
 # write_plan FILE: what this kernel's guest runs, from the suite table
 # (bench/suites): its /init runs exactly these programs (none for a kernel
 # no run row names, such as the benchmark's; the verdict fails a check
-# kernel without rows).
+# kernel without rows).  KVM_VFIO_SUITES (make test SUITES=): of those
+# suites only.
 write_plan() {
-	python3 "$BENCH_DIR/suites.py" plan "$KLINE-$variant" >"$1" ||
+	python3 "$BENCH_DIR/suites.py" plan "$KLINE-$variant" \
+		${KVM_VFIO_SUITES:+--only "$KVM_VFIO_SUITES"} >"$1" ||
 		die "$KLINE-$variant: bench/suites cannot give its plan (see the message above)"
 }
 

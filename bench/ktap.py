@@ -698,14 +698,15 @@ def print_timing(path, results):
                     print('      %-40s %6.0f' % (su.name, su.secs))
 
 
-USAGE = ('usage: ktap.py [--run-id ID] [--suites TABLE] [--oracle LABEL] '
-         '[--failed WHY] [--timing FILE] LABEL=LOG ... [--compare A,B]\n'
-         '(LABEL is a kernel of bench/variants, e.g. 6.12-ours)')
+USAGE = ('usage: ktap.py [--run-id ID] [--suites TABLE] [--only S,...] '
+         '[--oracle LABEL] [--failed WHY] [--timing FILE] LABEL=LOG ... '
+         '[--compare A,B]\n(LABEL is a kernel of bench/variants, e.g. '
+         '6.12-ours; --only: a run of these suites only, make test SUITES=)')
 
 
 def main(argv):
     compares, runs, oracles, failed_steps = [], [], set(), []
-    run_id = timing = None
+    run_id = timing = only = None
     table_path = table_mod.TABLE
     args = iter(argv)
     try:
@@ -720,6 +721,8 @@ def main(argv):
                 failed_steps.append(next(args))
             elif a == '--timing':
                 timing = next(args)
+            elif a == '--only':
+                only = [s for s in re.split(r'[,\s]+', next(args)) if s]
             elif a in ('--suites', '--manifest'):
                 table_path = next(args)
             elif '=' in a and not a.startswith('-'):
@@ -732,7 +735,7 @@ def main(argv):
         print('ktap.py: %s needs a value\n%s' % (a, USAGE), file=sys.stderr)
         return 2
     try:
-        tab = table_mod.Table(table_path)
+        tab = table_mod.Table(table_path, only=only)
     except table_mod.TableError as e:
         print('ktap.py: %s' % e, file=sys.stderr)
         print('0 passed, 1 failed')
@@ -760,6 +763,10 @@ def main(argv):
         suites = log.suites
         results[label] = suites
         print('kernel %s (console log: %s)' % (label, path))
+        if only and any(r.run.stage not in ('boot', 'host')
+                        for r in tab.rows_for(label, 'run')):
+            print('  of its suites, %s only (SUITES=): the others did not '
+                  'run' % ', '.join(sorted(tab.only)))
         if log.reused and not problems:
             print('  results reused from run %s (oracle kernel, same kernel,'
                   ' initramfs and command line)' % log.reused)

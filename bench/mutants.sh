@@ -18,6 +18,8 @@
 # exits non-zero unless every mutant run was killed.  On demand only.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# Every suite of make test kills: SUITES is not for this run.
+unset SUITES KVM_VFIO_SUITES
 
 t0=$SECONDS
 list="$BENCH_DIR/mutants"

@@ -10,6 +10,8 @@
 # stockfix-ppc64.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# Every suite: SUITES (make test) is not for this run.
+unset KVM_VFIO_SUITES
 
 t0=$SECONDS
 [ $# -gt 0 ] || set -- stock-ppc64 ours-ppc64 module-ppc64

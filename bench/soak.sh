@@ -14,6 +14,8 @@
 # any change to locking or object lifetime in virt/kvm/vfio.c.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# Every suite: SUITES (make test) is not for this run.
+unset KVM_VFIO_SUITES
 
 t0=$SECONDS
 KLINE=6.12

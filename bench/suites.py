@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Read bench/suites, the suite table (see that file for its rows).
 
-  suites.py plan LABEL [TABLE]    the guest plan of kernel LABEL, one
+  suites.py plan LABEL [TABLE] [--only S,...]
+                                  the guest plan of kernel LABEL, one
                                   program a line: STAGE TIMEOUT SUITE
                                   [VAR=VALUE...] COMMAND... (nothing for
-                                  a kernel no run row names)
+                                  a kernel no run row names); --only: of
+                                  these suites only (make test SUITES=)
   suites.py check [TABLE]         read the table; exit 1 with a one-line
                                   message on a malformed row
 
@@ -19,7 +21,8 @@ import sys
 
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'suites')
 STAGES = ('boot', 'early', 'nomod', 'main', 'host')
-KINDS = ('run', 'skip', 'xfail', 'figure', 'taint', 'absent', 'leak')
+KINDS = ('run', 'skip', 'xfail', 'figure', 'taint', 'absent', 'leak',
+         'source')
 # The taint flags, bit by bit (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_FLAGS = 'PFSRMBUDAWCIOELKXTN'
 
@@ -116,9 +119,15 @@ class Xfail:
 
 
 class Table:
-    def __init__(self, path=TABLE):
+    """The table's rows; with ONLY (suite names), the table of a run of
+    those suites only: the other programs, their figures (source rows)
+    and their xfail rows are left out.  KUnit (stage boot) and the static
+    checks (host) are kept, as they run whatever the plan."""
+
+    def __init__(self, path=TABLE, only=None):
         self.path = path
         self.rows = []
+        self.only = set(only) if only else None
         try:
             with open(path) as fh:
                 text = fh.readlines()
@@ -149,6 +158,9 @@ class Table:
                     if bad:
                         raise TableError('line %d: unknown taint flag %s' %
                                          (n, ''.join(sorted(bad))))
+                elif row.kind == 'source' and len(f) < 4:
+                    raise TableError('line %d: a source row needs SUITE '
+                                     'NAME' % n)
                 elif row.kind == 'skip' and len(f) < 5:
                     raise TableError('line %d: a skip row needs SUITE CASE '
                                      'REASON' % n)
@@ -172,7 +184,28 @@ class Table:
             if suite in seen:
                 raise TableError('%s: %s both runs and lacks %s (line %d)' %
                                  (self.path, label, suite, seen[suite]))
-        return [r.run for r in self.rows_for(label, 'run')]
+        runs = [r.run for r in self.rows_for(label, 'run')]
+        if self.only is None or \
+                all(r.stage in ('boot', 'host') for r in runs):
+            return runs
+        unknown = self.only - {r.suite for r in runs}
+        if unknown:
+            raise TableError('SUITES names %s, which %s does not run; its '
+                             'suites: %s' % (', '.join(sorted(unknown)),
+                                             label, ', '.join(
+                                                 r.suite for r in runs
+                                                 if r.stage not in
+                                                 ('boot', 'host'))))
+        return [r for r in runs
+                if r.stage in ('boot', 'host') or r.suite in self.only]
+
+    def source(self, name):
+        """The suite that prints the figure NAME (None: /init prints it)."""
+        for r in self.rows:
+            words = r.fields[1:]
+            if r.kind == 'source' and name.split()[:len(words)] == words:
+                return r.fields[0]
+        return None
 
     def absent(self, label):
         """The suites LABEL does not run, each with the reason."""
@@ -183,10 +216,17 @@ class Table:
         return [(r.fields[0], r.why) for r in self.rows_for(label, 'leak')]
 
     def figures(self, label):
-        return [r.figure for r in self.rows_for(label, 'figure')]
+        figs = [r.figure for r in self.rows_for(label, 'figure')]
+        if self.only is None:
+            return figs
+        return [f for f in figs
+                if self.source(f.name) in self.only | {None}]
 
     def xfails(self, label):
-        return [r.xfail for r in self.rows_for(label, 'xfail')]
+        xs = [r.xfail for r in self.rows_for(label, 'xfail')]
+        if self.only is None:
+            return xs
+        return [x for x in xs if x.suite in self.only]
 
     def taint_allowed(self, label):
         """The taint flags LABEL may end with, each with its reason."""
@@ -217,7 +257,14 @@ class Table:
 def main(argv):
     try:
         if len(argv) >= 2 and argv[0] == 'plan':
-            t = Table(argv[2] if len(argv) > 2 else TABLE)
+            only = None
+            if '--only' in argv:
+                i = argv.index('--only')
+                if i + 1 >= len(argv):
+                    raise TableError('--only needs suite names')
+                only = [s for s in re.split(r'[,\s]+', argv[i + 1]) if s]
+                argv = argv[:i] + argv[i + 2:]
+            t = Table(argv[2] if len(argv) > 2 else TABLE, only=only)
             for line in t.plan(argv[1], pseries=argv[1].endswith('-ppc64')):
                 print(line)
             return 0

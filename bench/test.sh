@@ -9,7 +9,10 @@
 # verdict as 'make check' (any report, hang, taint or missing result
 # fails; each figure is held to what was asked) and ending with the same
 # "N passed, N failed, N skipped" line and the timing table.  'make check'
-# stays the full verdict.
+# stays the full verdict.  SUITES="suite ..." runs some of the kernel's
+# suites only (the run rows of bench/suites; KUnit runs at boot anyway):
+# the guest's plan and the verdict both hold to them, and the summary
+# says which ran.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,7 +20,14 @@ t0=$SECONDS
 variant=${VARIANT:-ours}
 k="$KLINE-$variant"
 variant_load "$KLINE" "$variant"
-run_begin test "$k"
+only=()
+if [ -n "${SUITES:-}" ]; then
+	python3 "$BENCH_DIR/suites.py" plan "$k" --only "$SUITES" >/dev/null ||
+		die "SUITES=\"$SUITES\": see the message above; give suites of $k's run rows in bench/suites"
+	only=(--only "$SUITES")
+fi
+export KVM_VFIO_SUITES=${SUITES:-}
+run_begin test "$k${SUITES:+ (suites: $SUITES)}"
 failed=() logs=() oracles=()
 [ "$V_REUSE" != oracle ] || oracles=(--oracle "$k")
 if "$BENCH_DIR/kernel.sh" build "$variant"; then
@@ -37,5 +47,5 @@ logs+=("verdict-selftest=$BENCH_LOGDIR/verdict-selftest.log")
 timing total $((SECONDS - t0))
 step "summary ($k, $((SECONDS - t0)) s)"
 exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
-	--suites "$BENCH_DIR/suites" --timing "$KVM_VFIO_TIMING" \
+	--suites "$BENCH_DIR/suites" --timing "$KVM_VFIO_TIMING" "${only[@]}" \
 	"${oracles[@]}" "${failed[@]}" "${logs[@]}"

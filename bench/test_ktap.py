@@ -136,11 +136,14 @@ def good_log(label, asked=None, tab=None):
     return lines
 
 
-def verdict(logs, run_id=RID, table=None, compare=(), oracles=()):
+def verdict(logs, run_id=RID, table=None, compare=(), oracles=(),
+            only=None):
     """Run the verdict as make check does; (exit status, its output)."""
     args = ['--run-id', run_id] if run_id else []
     if table:
         args += ['--suites', table]
+    if only:
+        args += ['--only', ' '.join(only)]
     for o in oracles:
         args += ['--oracle', o]
     with tempfile.TemporaryDirectory() as d:
@@ -711,6 +714,70 @@ class Table(unittest.TestCase):
                          ['early', '300', 'kvm_vfio_module_test-early'])
         self.assertIn('KVM_VFIO_AUTOLOAD=kvm_vfio '
                       'kselftests/kvm_vfio_qemu_test.sh', plan[2])
+
+
+class SomeSuites(Base):
+    """make test SUITES=...: a run of some suites, held to those."""
+    label = '6.12-module'
+    only = ['kvm_vfio_module_test-early', 'kvm_vfio_module_test-loaded']
+
+    def some(self):
+        return good_log(self.label, tab=suites.Table(only=self.only))
+
+    def test_some_suites_pass(self):
+        out = self.passes(self.some(), only=self.only)
+        self.assertIn('of its suites, kvm_vfio_module_test-early, '
+                      'kvm_vfio_module_test-loaded only (SUITES=)', out)
+        # KUnit is not a suite of the module kernel; the two phases are.
+        self.assertRegex(out, r'\n13 passed, 0 failed, 0 skipped$')
+
+    def test_figures_of_suites_not_run_are_not_held(self):
+        log = [l for l in good_log(self.label, asked=ASKED,
+                                   tab=suites.Table(only=self.only))
+               if not re.match(r'# kvm-vfio-figures: (fuzz|stress|regress|'
+                               r'fail_nth) ', l)]
+        self.assertIn('asked fuzz=20000 stress=100000', log[0])
+        self.passes(log, only=self.only)
+
+    def test_the_same_log_fails_the_full_verdict(self):
+        self.fails(self.some(), 'FAILED: kvm_vfio_test did not run')
+
+    def test_figure_of_a_suite_run_is_held(self):
+        log = [l for l in self.some()
+               if 'module-race create-vs-rmmod' not in l]
+        self.fails(log, 'FAILED: no "module-race create-vs-rmmod" figure',
+                   only=self.only)
+
+    def test_kmemleak_is_held_whatever_ran(self):
+        log = [l for l in self.some() if 'kmemleak' not in l]
+        self.fails(log, 'FAILED: no "kmemleak" figure', only=self.only)
+
+    def test_suite_not_asked_fails(self):
+        log = good_log(self.label)
+        self.fails(log, 'FAILED: kvm_vfio_test ran, but bench/suites does '
+                   'not list it', only=self.only)
+
+    def test_unknown_suite_is_named(self):
+        self.fails(self.some(), 'SUITES names kvm_vfio_nothing, which '
+                   '6.12-module does not run', only=['kvm_vfio_nothing'])
+
+    def test_plan_holds_them_only(self):
+        plan = suites.Table(only=['kvm_vfio_module_test-loaded']).plan(
+            self.label)
+        self.assertEqual([p.split()[2] for p in plan],
+                         ['kvm_vfio_module_test-loaded'])
+
+    def test_every_figure_has_its_source(self):
+        """A figure row no source row names would be held in every run
+        of some suites, whichever ran: each names its program."""
+        tab = suites.Table()
+        runs = {r.run.suite for r in tab.rows if r.kind == 'run'}
+        for r in tab.rows:
+            if r.kind == 'source':
+                self.assertIn(r.fields[0], runs, 'line %d' % r.line)
+            if r.kind == 'figure' and r.figure.name != 'kmemleak':
+                self.assertIsNotNone(tab.source(r.figure.name),
+                                     'line %d: %s' % (r.line, r.figure.name))
 
 
 class Mutants(unittest.TestCase):
