@@ -43,10 +43,11 @@
  * @is_group:		vfio_file_is_group(), NULL without CONFIG_VFIO_GROUP
  * @iommu_group:	vfio_file_iommu_group() (sPAPR only)
  *
- * With VFIO as a module the device does not link against it: the entry
- * points are resolved with symbol_get() when the device goes from tracking
- * nothing to tracking a file, and put when it tracks nothing again.  A
- * tracked file pins vfio.ko anyway.
+ * With VFIO as a module the device does not link against it: an operation
+ * that begins with nothing tracked resolves the entry points with
+ * symbol_get(), and one that ends with nothing tracked puts them, so they
+ * are held only while files are tracked.  A tracked file pins vfio.ko
+ * anyway.
  */
 struct kvm_vfio_hooks {
 	bool (*is_valid)(struct file *file);
