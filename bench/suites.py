@@ -188,6 +188,11 @@ class Table:
         if self.only is None or \
                 all(r.stage in ('boot', 'host') for r in runs):
             return runs
+        always = {r.suite for r in runs if r.stage in ('boot', 'host')}
+        if self.only & always:
+            raise TableError('SUITES names %s, which %s runs whatever '
+                             'the plan (KUnit at boot): name programs' %
+                             (', '.join(sorted(self.only & always)), label))
         unknown = self.only - {r.suite for r in runs}
         if unknown:
             raise TableError('SUITES names %s, which %s does not run; its '
@@ -199,11 +204,11 @@ class Table:
         return [r for r in runs
                 if r.stage in ('boot', 'host') or r.suite in self.only]
 
-    def source(self, name):
-        """The suite that prints the figure NAME (None: /init prints it)."""
-        for r in self.rows:
+    def source(self, label, name):
+        """The suite that prints LABEL's figure NAME (None: /init)."""
+        for r in self.rows_for(label, 'source'):
             words = r.fields[1:]
-            if r.kind == 'source' and name.split()[:len(words)] == words:
+            if name.split()[:len(words)] == words:
                 return r.fields[0]
         return None
 
@@ -219,14 +224,15 @@ class Table:
         figs = [r.figure for r in self.rows_for(label, 'figure')]
         if self.only is None:
             return figs
-        return [f for f in figs
-                if self.source(f.name) in self.only | {None}]
+        kept = {r.suite for r in self.runs(label)} | {None}
+        return [f for f in figs if self.source(label, f.name) in kept]
 
     def xfails(self, label):
         xs = [r.xfail for r in self.rows_for(label, 'xfail')]
         if self.only is None:
             return xs
-        return [x for x in xs if x.suite in self.only]
+        kept = {r.suite for r in self.runs(label)}
+        return [x for x in xs if x.suite in kept]
 
     def taint_allowed(self, label):
         """The taint flags LABEL may end with, each with its reason."""

@@ -761,6 +761,11 @@ class SomeSuites(Base):
         self.fails(self.some(), 'SUITES names kvm_vfio_nothing, which '
                    '6.12-module does not run', only=['kvm_vfio_nothing'])
 
+    def test_kunit_is_not_a_program(self):
+        self.fails(good_log('6.12-ours'), 'SUITES names kunit:kvm-vfio, which '
+                   '6.12-ours runs whatever the plan', label='6.12-ours',
+                   only=['kunit:kvm-vfio'])
+
     def test_plan_holds_them_only(self):
         plan = suites.Table(only=['kvm_vfio_module_test-loaded']).plan(
             self.label)
@@ -776,8 +781,10 @@ class SomeSuites(Base):
             if r.kind == 'source':
                 self.assertIn(r.fields[0], runs, 'line %d' % r.line)
             if r.kind == 'figure' and r.figure.name != 'kmemleak':
-                self.assertIsNotNone(tab.source(r.figure.name),
-                                     'line %d: %s' % (r.line, r.figure.name))
+                for label in r.kernels:
+                    self.assertIsNotNone(tab.source(label, r.figure.name),
+                                         'line %d: %s' % (r.line,
+                                                          r.figure.name))
 
 
 class Mutants(unittest.TestCase):
