@@ -279,6 +279,37 @@ ccache_hits_misses() {
 		END { print h + 0, m + 0 }'
 }
 
+# build_inputs TREE TARGET...: what a kernel build depends on besides
+# the files of TREE: the configuration (configure's stamp: fragments, the
+# tree's patch set, our Kconfig), how make is called, the compiler and
+# the linker, and the scripts that call it.
+build_inputs() {
+	local tree=$1 cc
+	shift
+	cc=$(printf '%s\n' "${KMAKE[@]}" | sed -n 's/^CC=\(ccache \)\{0,1\}//p')
+	cc=${cc:-gcc}
+	{
+		cat "$tree/out/.kvm-vfio-config" "$tree/.kvm-vfio-stamp"
+		echo "${KMAKE[*]} | $*"
+		"$cc" --version | head -1
+		"${cc%gcc}ld" --version | head -1
+		cat "$BENCH_DIR/kernel.sh" "$BENCH_DIR/arch/$KARCH.sh"
+	} | sha1sum | cut -d' ' -f1
+}
+
+# unchanged TREE OUT INPUTS: true when OUT holds a kernel built by a
+# build that ended well from the same INPUTS, and no file of TREE (but
+# its output folder and our stamps) is newer than that build's start.
+# Our files are copied into TREE with new mtimes whenever they differ
+# (sync_overlay, make_tree, seed_out), and so is a file edited by hand.
+unchanged() {
+	local tree=$1 out=$2 stamp="$2/.kvm-vfio-built"
+	[ -f "$out/$KIMAGE" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$3" ] &&
+		[ -z "$(find "$tree" -path "$out" -prune -o \
+			-path "$tree/.kvm-vfio-*" -prune -o \
+			-newer "$stamp" -print -quit)" ]
+}
+
 # seed_out VARIANT TREE OUT: a kernel's first build starts from a copy of
 # the output folder of a built kernel of the same line and architecture
 # (same tree kind first), with its mtimes, rather than from nothing.
@@ -307,6 +338,7 @@ seed_out() {
 			# out/ has an image is never seeded again.
 			rm -rf "$out" "$out.seed"
 			cp -a "$dtree/out" "$out.seed"
+			rm -f "$out.seed/.kvm-vfio-built"
 			# objtool is built by tools/' own make, whose command lines
 			# name folders by absolute paths: the donor's become this
 			# tree's, or objtool, and every object with it, is rebuilt.
@@ -327,7 +359,7 @@ seed_out() {
 }
 
 build() {
-	local variant=$1 tree out log t0 kind hits misses ncc note targets donor
+	local variant=$1 tree out log t0 kind hits misses ncc note targets donor inputs
 	variant_load "$KLINE" "$variant"
 	unpack_pristine
 	# A tree of the old layout (output folder beside the tree) goes.
@@ -340,13 +372,37 @@ build() {
 	donor=$(seed_out "$variant" "$tree" "$out")
 	mkdir -p "$out"
 	configure "$variant" "$tree" "$out"
+	# A module kernel also writes Module.symvers, which DKMS builds against.
+	targets=("${KTARGETS[@]}")
+	[ "$V_EXTRA" != module ] || [[ " ${targets[*]} " = *" modules "* ]] ||
+		targets+=(modules)
+	t0=$SECONDS
+	inputs=$(build_inputs "$tree" "${targets[@]}")
+	# Nothing changed since the last build: make is not run at all (a
+	# kbuild that has nothing to do still walks the whole tree, 15 to 40
+	# s beside two guests).  What is built beside the kernel checks its
+	# own inputs.
+	if unchanged "$tree" "$out" "$inputs"; then
+		config_check "$variant" "$out" "the last build" \
+			"$BENCH_LOGDIR/build-$KLINE-$variant.log"
+		case "$V_EXTRA" in
+		module) build_module "$out" "$variant" ;;
+		testdrv) build_test_driver "$out" ;;
+		esac
+		timing "build $KLINE-$variant" $((SECONDS - t0)) "unchanged, make not run"
+		step "$variant: unchanged since its last build, make not run: $out/$KIMAGE"
+		return 0
+	fi
+	# The stamp's mtime is this build's start: a file changed while make
+	# runs is newer than it, and the next build runs make.
+	rm -f "$out/.kvm-vfio-built"
+	echo "$inputs" >"$out/.kvm-vfio-built.new"
 	kind=incremental
 	[ -f "$out/$KIMAGE" ] || kind=cold
 	[ -z "$donor" ] || kind="first, seeded from $donor"
 	log="$BENCH_LOGDIR/build-$KLINE-$variant.log"
 	rm -f "$log"
 	step "$variant: building linux $KVER, $kind (log: $log)"
-	t0=$SECONDS
 	export CCACHE_DIR=${CCACHE_DIR:-$KVM_VFIO_CACHE/ccache}
 	export CCACHE_BASEDIR="$KVM_VFIO_CACHE"
 	# Without debug info the working directory is not hashed anyway;
@@ -359,10 +415,6 @@ build() {
 	# 25.2 s without ccache; hits (direct mode) work as before.
 	export CCACHE_DEPEND=1
 	ccache -z >/dev/null 2>&1 || true
-	# A module kernel also writes Module.symvers, which DKMS builds against.
-	targets=("${KTARGETS[@]}")
-	[ "$V_EXTRA" != module ] || [[ " ${targets[*]} " = *" modules "* ]] ||
-		targets+=(modules)
 	if ! make -C "$tree" O="$out" "${KMAKE[@]}" \
 		-j"${JOBS:-3}" "${targets[@]}" 2>&1 | tee "$log" |
 		awk '/^  [A-Z]/ { n++; if (n % 250 == 0) { print "    ... " n " build steps"; fflush() } }'
@@ -378,6 +430,7 @@ build() {
 	module) build_module "$out" "$variant" ;;
 	testdrv) build_test_driver "$out" ;;
 	esac
+	mv "$out/.kvm-vfio-built.new" "$out/.kvm-vfio-built"
 	ncc=$(grep -cE '^  CC( |\s*\[M\])' "$log" || true)
 	[ "$ncc" -gt 0 ] || [ "$kind" = cold ] || kind=cached
 	read -r hits misses < <(ccache_hits_misses)
