@@ -298,14 +298,16 @@ build_inputs() {
 }
 
 # unchanged TREE OUT INPUTS: true when OUT holds a kernel built by a
-# build that ended well from the same INPUTS, and no file of TREE (but
+# build that ended well from the same INPUTS, and nothing in TREE (but
 # its output folder and our stamps) is newer than that build's start.
 # Our files are copied into TREE with new mtimes whenever they differ
-# (sync_overlay, make_tree, seed_out), and so is a file edited by hand.
+# (sync_overlay, make_tree, seed_out), and so is a file edited by hand; a
+# file added or removed changes its folder's mtime (TREE's own changes
+# with our stamps, which are written there every time).
 unchanged() {
 	local tree=$1 out=$2 stamp="$2/.kvm-vfio-built"
 	[ -f "$out/$KIMAGE" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$3" ] &&
-		[ -z "$(find "$tree" -path "$out" -prune -o \
+		[ -z "$(find "$tree" -mindepth 1 -path "$out" -prune -o \
 			-path "$tree/.kvm-vfio-*" -prune -o \
 			-newer "$stamp" -print -quit)" ]
 }
