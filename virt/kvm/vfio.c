@@ -665,11 +665,14 @@ static int kvm_vfio_has_attr(struct kvm_device *dev,
 }
 
 /*
- * The device fd is gone: KVM holds kvm->lock and has unlinked the device,
- * so no ioctl can reach it and kv->lock is not taken.  Taking it would
- * order it after kvm->lock, while sPAPR attach takes VFIO's group lock
- * under it and some drivers take kvm->lock under that group lock in
- * open_device: a cycle for lockdep.  Every file goes back to VFIO without
+ * The last fput of the device's fd: no ioctl on it is in flight or can
+ * start, so kv->lock is not needed and not taken.  KVM holds kvm->lock
+ * here, and kv->lock is held over calls that take VFIO's group locks,
+ * under which drivers such as vfio-ap and KVMGT take kvm->lock in
+ * open_device: taking kv->lock here would close that cycle, the class of
+ * deadlock upstream removed in 51cdc8bc120e ("kvm/vfio: Fix potential
+ * deadlock on vfio group_lock") and 2b48f52f2bff ("vfio: fix deadlock
+ * between group lock and kvm lock").  Every file goes back to VFIO without
  * a kvm; the post-order walk frees nodes without rebalancing the tree.
  */
 static void kvm_vfio_release(struct kvm_device *dev)
