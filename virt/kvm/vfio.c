@@ -447,7 +447,7 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 
 	mutex_lock(&kv->lock);
 
-	/* Without VFIO loaded no file can be a VFIO file. */
+	/* Without VFIO loaded no file is a VFIO file: EINVAL, as for any. */
 	if (!kvm_vfio_op_begin(kv)) {
 		ret = -EINVAL;
 		goto out_unlock;
