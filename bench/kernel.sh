@@ -410,12 +410,14 @@ build() {
 	# Without debug info the working directory is not hashed anyway;
 	# with it, the variants' folders must not keep them apart.
 	export CCACHE_NOHASHDIR=1
-	# Depend mode: on a miss ccache takes the includes from the compiler's
-	# own dependency file (kbuild's -Wp,-MMD) instead of preprocessing the
-	# file once more to hash it.  Five KASAN-built 6.12 objects, missed:
-	# 36.3 s through ccache's preprocessor mode, 24.6 s in depend mode,
-	# 25.2 s without ccache; hits (direct mode) work as before.
-	export CCACHE_DEPEND=1
+	# Not ccache's depend mode: it hashes what the compiler's dependency
+	# file lists, and an assembler file's .incbin is not in it.  In
+	# December 2026 it served arch/x86/boot/compressed/piggy.o, which
+	# .incbin's the compressed kernel, from an earlier build whose sizes
+	# were the same: the bzImage booted a kernel of a mutant built half an
+	# hour before (run.sh now checks the booted kernel's banner).  The
+	# preprocessor mode sees .incbin and does not cache such a file.
+	export CCACHE_NODEPEND=1
 	ccache -z >/dev/null 2>&1 || true
 	if ! make -C "$tree" O="$out" "${KMAKE[@]}" \
 		-j"${JOBS:-3}" "${targets[@]}" 2>&1 | tee "$log" |

@@ -76,6 +76,21 @@ echo "# kvm-vfio-bench: run $RUN_ID kernel $KLINE-$variant mode $mode${asked:+ a
 
 kernel=$("$BENCH_DIR/kernel.sh" image "$variant")
 [ -f "$kernel" ] || fail "no kernel at $kernel; run 'KLINE=$KLINE bench/kernel.sh build $variant'"
+# The build this variant's last link made: UTS_VERSION ("#N SMP date"),
+# which the booted kernel's banner must end with (booted_as).
+uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' \
+	"$("$BENCH_DIR/kernel.sh" out "$variant")/include/generated/utsversion.h" 2>/dev/null || true)
+
+# booted_as LOG: true when the kernel that LOG's console shows booting is
+# this variant's last build.  A boot image can hold another build's
+# kernel while its own files are new (a stale cached object of the
+# compressed kernel did that: kernel.sh, ccache), and its results must
+# not pass as this kernel's.
+booted_as() {
+	local banner
+	banner=$(tr -d '\r' <"$1" | grep -m1 -o 'Linux version .*' || true)
+	[ -n "$uts" ] && [[ $banner == *") $uts" ]]
+}
 initrd=$("$BENCH_DIR/initramfs.sh" "$variant" 2>>"$log") ||
 	fail "the initramfs could not be built (see the end of the log)"
 
@@ -122,7 +137,7 @@ if [ "$V_REUSE" = oracle ] && [ "$mode" = check ] && [ -z "${KVM_VFIO_RERUN:-}" 
 	[ ! -f "$kept" ] || mv "$kept" "$kept.prev"
 	printf '%s\n' "$parts" >"$kept"
 	saved="$KVM_VFIO_CACHE/results/$KLINE-$variant-$key.log"
-	if [ -f "$saved" ]; then
+	if [ -f "$saved" ] && booted_as "$saved"; then
 		old=$(sed -n 's/^# kvm-vfio-bench: run \([^ ]*\) .*/\1/p' "$saved" | head -1)
 		step "$variant: reusing the results of run $old (oracle kernel; same kernel, initramfs and command line; KVM_VFIO_RERUN=1 runs it again): $log"
 		{
@@ -175,6 +190,9 @@ fi
 
 done_line=
 tr -d '\r' <"$log" | grep -qx '# kvm-vfio-guest: done' && done_line=1
+if [ "$mode" = check ] && grep -q 'Linux version ' "$log" && ! booted_as "$log"; then
+	fail "the guest booted $(tr -d '\r' <"$log" | grep -m1 -o '#[0-9][^)]*$' || echo '?'), not this kernel's last build ($uts): a stale boot image ($kernel); rebuild it from clean (delete its output folder)"
+fi
 # x86: isa-debug-exit ends QEMU with 3 when the guest ran to its end.
 # pseries, arm64: a power-off and a panic both end QEMU with 0; "done"
 # tells.
