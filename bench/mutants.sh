@@ -7,7 +7,9 @@
 # copy on the mutant's kernel (line 6.12; ours, module or ours-ppc64): an
 # incremental build, the guest with every suite, the verdict.  A mutant is
 # killed when that run fails, survived when it passes, and invalid when its
-# kernel does not build (the mutant, not the tests, is wrong).  First the
+# kernel does not build (the mutant, not the tests, is wrong) or its guest
+# booted another build (a stale boot image: the mutant never ran; each
+# output keeps the banner of the kernel its guest booted).  First the
 # unmutated copy runs once on each kernel the mutants use: a failure there
 # stops everything, as it would count as kills.  The table
 # (mutant, kernel, result, seconds, what failed) is printed at the end and
@@ -88,8 +90,15 @@ for row in "${rows[@]}"; do
 	KVM_VFIO_FAILFAST=1 KVM_VFIO_MUTANT=$name KLINE=6.12 VARIANT=$variant \
 		"$copy/bench/test.sh" >"$out" 2>&1 || rc=$?
 	secs=$((SECONDS - s))
+	# The kernel its guest booted, kept with its output (the guest's
+	# log is the next mutant's).
+	{ tr -d '\r' <"$BENCH_LOGDIR/guest-6.12-$variant-check.log" |
+		grep -a -m1 -o 'Linux version .*' | sed 's/^/# booted: /'; } >>"$out" 2>/dev/null || true
 	if grep -q 'the kernel build failed' "$out"; then
 		result=invalid invalid=$((invalid + 1)) what="its kernel does not build"
+	elif grep -q "not this kernel's last build" "$out"; then
+		# A stale boot image (run.sh): the mutant did not run.
+		result=invalid invalid=$((invalid + 1)) what="its guest booted another build"
 	elif [ "$rc" -eq 0 ]; then
 		result=survived survived=$((survived + 1)) what=-
 	else
