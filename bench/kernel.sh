@@ -281,18 +281,24 @@ ccache_hits_misses() {
 
 # build_inputs TREE TARGET...: what a kernel build depends on besides
 # the files of TREE: the configuration (configure's stamp: fragments, the
-# tree's patch set, our Kconfig), how make is called, the compiler and
-# the linker, and the scripts that call it.
+# tree's patch set, our Kconfig; and .config itself), how make is called
+# and what it reads from the environment, the compilers (the target's and
+# the host tools') and the linker, the names at the tree's top (a file
+# removed there leaves nothing newer), and the scripts that call make.
 build_inputs() {
 	local tree=$1 cc
 	shift
 	cc=$(printf '%s\n' "${KMAKE[@]}" | sed -n 's/^CC=\(ccache \)\{0,1\}//p')
 	cc=${cc:-gcc}
 	{
-		cat "$tree/out/.kvm-vfio-config" "$tree/.kvm-vfio-stamp"
+		cat "$tree/out/.kvm-vfio-config" "$tree/.kvm-vfio-stamp" "$tree/out/.config"
 		echo "${KMAKE[*]} | $*"
+		env | grep -E '^(K[A-Z]*FLAGS|KBUILD_[A-Z_]*|LOCALVERSION|LLVM|ARCH|CROSS_COMPILE)=' |
+			sort || true
 		"$cc" --version | head -1
 		"${cc%gcc}ld" --version | head -1
+		gcc --version | head -1
+		find "$tree" -mindepth 1 -maxdepth 1 ! -name '.kvm-vfio-*' -printf '%f\n' | sort
 		cat "$BENCH_DIR/kernel.sh" "$BENCH_DIR/arch/$KARCH.sh"
 	} | sha1sum | cut -d' ' -f1
 }
@@ -305,11 +311,13 @@ build_inputs() {
 # file added or removed changes its folder's mtime (TREE's own changes
 # with our stamps, which are written there every time).
 unchanged() {
-	local tree=$1 out=$2 stamp="$2/.kvm-vfio-built"
-	[ -f "$out/$KIMAGE" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$3" ] &&
-		[ -z "$(find "$tree" -mindepth 1 -path "$out" -prune -o \
-			-path "$tree/.kvm-vfio-*" -prune -o \
-			-newer "$stamp" -print -quit)" ]
+	local tree=$1 out=$2 stamp="$2/.kvm-vfio-built" newer
+	[ -f "$out/$KIMAGE" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$3" ] ||
+		return 1
+	newer=$(find "$tree" -mindepth 1 -path "$out" -prune -o \
+		-path "$tree/.kvm-vfio-*" -prune -o \
+		-newer "$stamp" -print -quit) || return 1
+	[ -z "$newer" ]
 }
 
 # seed_out VARIANT TREE OUT: a kernel's first build starts from a copy of
@@ -418,6 +426,10 @@ build() {
 	# hour before (run.sh now checks the booted kernel's banner).  The
 	# preprocessor mode sees .incbin and does not cache such a file.
 	export CCACHE_NODEPEND=1
+	# ccache's keys do not say which mode made an entry, and turning the
+	# depend mode off does not drop those it made: a namespace of our own
+	# keeps every earlier entry out (one cold compile per object, once).
+	export CCACHE_NAMESPACE=kvm-vfio-nodepend
 	ccache -z >/dev/null 2>&1 || true
 	if ! make -C "$tree" O="$out" "${KMAKE[@]}" \
 		-j"${JOBS:-3}" "${targets[@]}" 2>&1 | tee "$log" |

@@ -87,6 +87,7 @@ for row in "${rows[@]}"; do
 	step "mutant $n: $name, on 6.12-$variant: $why"
 	out="$BENCH_LOGDIR/mutant-$name.out"
 	s=$SECONDS rc=0
+	rm -f "$BENCH_LOGDIR/guest-6.12-$variant-check.log"
 	KVM_VFIO_FAILFAST=1 KVM_VFIO_MUTANT=$name KLINE=6.12 VARIANT=$variant \
 		"$copy/bench/test.sh" >"$out" 2>&1 || rc=$?
 	secs=$((SECONDS - s))

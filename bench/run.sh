@@ -78,8 +78,11 @@ kernel=$("$BENCH_DIR/kernel.sh" image "$variant")
 [ -f "$kernel" ] || fail "no kernel at $kernel; run 'KLINE=$KLINE bench/kernel.sh build $variant'"
 # The build this variant's last link made: UTS_VERSION ("#N SMP date"),
 # which the booted kernel's banner must end with (booted_as).
+out=$("$BENCH_DIR/kernel.sh" out "$variant")
 uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' \
-	"$("$BENCH_DIR/kernel.sh" out "$variant")/include/generated/utsversion.h" 2>/dev/null || true)
+	"$out/include/generated/utsversion.h" 2>/dev/null || true)
+[ "$mode" != check ] || [ -n "$uts" ] ||
+	fail "no UTS_VERSION in $out/include/generated/utsversion.h: which build a guest boots cannot be told; run 'KLINE=$KLINE bench/kernel.sh build $variant'"
 
 # booted_as LOG: true when the kernel that LOG's console shows booting is
 # this variant's last build.  A boot image can hold another build's
@@ -88,7 +91,7 @@ uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' \
 # not pass as this kernel's.
 booted_as() {
 	local banner
-	banner=$(tr -d '\r' <"$1" | grep -m1 -o 'Linux version .*' || true)
+	banner=$(tr -d '\r' <"$1" | grep -a -m1 -o 'Linux version .*' || true)
 	[ -n "$uts" ] && [[ $banner == *") $uts" ]]
 }
 initrd=$("$BENCH_DIR/initramfs.sh" "$variant" 2>>"$log") ||
@@ -190,8 +193,12 @@ fi
 
 done_line=
 tr -d '\r' <"$log" | grep -qx '# kvm-vfio-guest: done' && done_line=1
-if [ "$mode" = check ] && grep -q 'Linux version ' "$log" && ! booted_as "$log"; then
-	fail "the guest booted $(tr -d '\r' <"$log" | grep -m1 -o '#[0-9][^)]*$' || echo '?'), not this kernel's last build ($uts): a stale boot image ($kernel); rebuild it from clean (delete its output folder)"
+if [ "$mode" = check ]; then
+	banner=$(tr -d '\r' <"$log" | grep -a -m1 -o 'Linux version .*' || true)
+	[ -n "$banner" ] || [ -z "$done_line" ] ||
+		fail "the console shows no 'Linux version' banner, so which kernel booted cannot be told (quiet or loglevel= in GUEST_CMDLINE?)"
+	[ -z "$banner" ] || booted_as "$log" ||
+		fail "the guest booted ${banner##*) }, not this kernel's last build ($uts): a stale boot image ($kernel) holding another build's kernel; clear ccache (CCACHE_DIR=$KVM_VFIO_CACHE/ccache ccache -C), delete $out and build it again"
 fi
 # x86: isa-debug-exit ends QEMU with 3 when the guest ran to its end.
 # pseries, arm64: a power-off and a panic both end QEMU with 0; "done"
