@@ -368,6 +368,15 @@ seed_out() {
 	done
 }
 
+# build_extra OUT VARIANT: what bench/variants builds beside the kernel
+# (its extra column), each checking its own inputs.
+build_extra() {
+	case "$V_EXTRA" in
+	module) build_module "$1" "$2" ;;
+	testdrv) build_test_driver "$1" ;;
+	esac
+}
+
 build() {
 	local variant=$1 tree out log t0 kind hits misses ncc note targets donor inputs
 	variant_load "$KLINE" "$variant"
@@ -395,10 +404,7 @@ build() {
 	if unchanged "$tree" "$out" "$inputs"; then
 		config_check "$variant" "$out" "the last build" \
 			"$BENCH_LOGDIR/build-$KLINE-$variant.log"
-		case "$V_EXTRA" in
-		module) build_module "$out" "$variant" ;;
-		testdrv) build_test_driver "$out" ;;
-		esac
+		build_extra "$out" "$variant"
 		timing "build $KLINE-$variant" $((SECONDS - t0)) "unchanged, make not run"
 		step "$variant: unchanged since its last build, make not run: $out/$KIMAGE"
 		return 0
@@ -442,10 +448,7 @@ build() {
 	# kbuild runs syncconfig when a Kconfig file is newer than the
 	# configuration, which drops what no longer has its dependencies.
 	config_check "$variant" "$out" "the build" "$log"
-	case "$V_EXTRA" in
-	module) build_module "$out" "$variant" ;;
-	testdrv) build_test_driver "$out" ;;
-	esac
+	build_extra "$out" "$variant"
 	mv "$out/.kvm-vfio-built.new" "$out/.kvm-vfio-built"
 	ncc=$(grep -cE '^  CC( |\s*\[M\])' "$log" || true)
 	[ "$ncc" -gt 0 ] || [ "$kind" = cold ] || kind=cached

@@ -84,6 +84,11 @@ uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' \
 [ "$mode" != check ] || [ -n "$uts" ] ||
 	fail "no UTS_VERSION in $out/include/generated/utsversion.h: which build a guest boots cannot be told; run 'KLINE=$KLINE bench/kernel.sh build $variant'"
 
+# banner_of LOG: the first kernel banner ("Linux version ...") of LOG.
+banner_of() {
+	tr -d '\r' <"$1" | grep -a -m1 -o 'Linux version .*' || true
+}
+
 # booted_as LOG: true when the kernel that LOG's console shows booting is
 # this variant's last build.  A boot image can hold another build's
 # kernel while its own files are new (a stale cached object of the
@@ -91,9 +96,10 @@ uts=$(sed -n 's/^#define UTS_VERSION "\(.*\)"$/\1/p' \
 # not pass as this kernel's.
 booted_as() {
 	local banner
-	banner=$(tr -d '\r' <"$1" | grep -a -m1 -o 'Linux version .*' || true)
+	banner=$(banner_of "$1")
 	[ -n "$uts" ] && [[ $banner == *") $uts" ]]
 }
+
 initrd=$("$BENCH_DIR/initramfs.sh" "$variant" 2>>"$log") ||
 	fail "the initramfs could not be built (see the end of the log)"
 
@@ -194,7 +200,7 @@ fi
 done_line=
 tr -d '\r' <"$log" | grep -qx '# kvm-vfio-guest: done' && done_line=1
 if [ "$mode" = check ]; then
-	banner=$(tr -d '\r' <"$log" | grep -a -m1 -o 'Linux version .*' || true)
+	banner=$(banner_of "$log")
 	[ -n "$banner" ] || [ -z "$done_line" ] ||
 		fail "the console shows no 'Linux version' banner, so which kernel booted cannot be told (quiet or loglevel= in GUEST_CMDLINE?)"
 	[ -z "$banner" ] || booted_as "$log" ||
