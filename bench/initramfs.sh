@@ -42,7 +42,7 @@ fi
 cd "$SRC_DIR"
 CFLAGS=(-static -pthread -O2 -g -Wall -D_GNU_SOURCE
 	-ffile-prefix-map="$SRC_DIR"=. -ffile-prefix-map="$KVM_VFIO_CACHE"=cache
-	-I"$PRISTINE/tools/testing/selftests" -I"$SRC_DIR/include/uapi"
+	-I"$PRISTINE/tools/testing/selftests"
 	-I"$SRC_DIR/tools/testing/selftests/kvm"
 	-isystem "$HDRS/include")
 

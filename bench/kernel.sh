@@ -463,7 +463,7 @@ build() {
 # The files of kvm-vfio.ko's source package: what dkms.conf builds.
 MODULE_FILES="Kbuild dkms.conf virt/kvm/vfio.c virt/kvm/vfio.h
 	virt/kvm/vfio_compat.h virt/kvm/vfio_test.c virt/kvm/vfio_module.c
-	include/uapi/linux/kvm_vfio.h include/trace/events/kvm_vfio.h"
+	include/trace/events/kvm_vfio.h"
 
 # kvm-vfio.ko for the module kernel, built and installed by DKMS as
 # README's DKMS steps do, with DKMS's trees in the cache (not /var/lib/dkms,

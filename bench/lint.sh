@@ -44,7 +44,7 @@ check() {
 
 # checkpatch: files of ours (not patches) with -f; patches as patches.
 files=$(cd "$SRC_DIR" && ls virt/kvm/*.[ch] virt/kvm/vfio/*.[ch] \
-	include/uapi/linux/*.h include/trace/events/*.h tools/testing/selftests/kvm/kvm_vfio*.[ch] \
+	include/trace/events/*.h tools/testing/selftests/kvm/kvm_vfio*.[ch] \
 	tools/testing/selftests/kvm/powerpc/kvm_vfio*.c \
 	tools/testing/selftests/kvm/kvm_vfio*.sh bench/guest/*.c)
 for f in $files; do
@@ -100,7 +100,7 @@ fi
 MOUT=$("$BENCH_DIR/kernel.sh" out module)
 rm -rf "$WORK/mod" && mkdir -p "$WORK/mod"
 (cd "$SRC_DIR" && cp --parents Kbuild virt/kvm/vfio*.[ch] \
-	include/uapi/linux/kvm_vfio.h include/trace/events/kvm_vfio.h "$WORK/mod/")
+	include/trace/events/kvm_vfio.h "$WORK/mod/")
 make -s -C "$MOUT" M="$WORK/mod" C=2 W=1 modules >"$WORK/mod.log" 2>&1 || true
 grep -E 'warning|error' "$WORK/mod.log" >"$WORK/out" || true
 [ -f "$WORK/mod/kvm-vfio.ko" ] || cat "$WORK/mod.log" >>"$WORK/out"
@@ -118,8 +118,7 @@ check "sparse C=2 and W=1 kvm_vfio_test_driver.ko" "$WORK/out"
 
 for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
 	virt/kvm/vfio.h virt/kvm/vfio_compat.h include/trace/events/kvm_vfio.h \
-	virt/kvm/vfio/test_driver.c virt/kvm/vfio/test_driver.h \
-	include/uapi/linux/kvm_vfio.h; do
+	virt/kvm/vfio/test_driver.c virt/kvm/vfio/test_driver.h; do
 	"$TREE/scripts/kernel-doc" -none -Wall "$SRC_DIR/$f" >"$WORK/out" 2>&1 || true
 	check "kernel-doc $f" "$WORK/out"
 done
@@ -131,15 +130,21 @@ else
 	echo "missing $rst" >"$WORK/out"
 fi
 check "docutils Documentation/virt/kvm/devices/vfio.rst" "$WORK/out"
+# The kernel's documentation keeps to 80 columns, as checkpatch does for code.
+awk 'length > 80 { printf "%s:%d: %d columns\n", FILENAME, FNR, length }' \
+	"$rst" >"$WORK/out" 2>&1 || true
+check "80 columns Documentation/virt/kvm/devices/vfio.rst" "$WORK/out"
 
-# The UAPI header alone, on Debian 12's 6.1 headers and on the line's own.
-printf '#include <linux/kvm_vfio.h>\nint main(void) { return KVM_DEV_VFIO_FILE_ADD + KVM_DEV_VFIO_FILE_DEL; }\n' >"$WORK/uapi.c"
-gcc -std=c11 -Wall -Werror -I"$SRC_DIR/include/uapi" -c "$WORK/uapi.c" \
-	-o "$WORK/uapi.o" >"$WORK/out" 2>&1 || true
-check "uapi header with the host's linux/kvm.h" "$WORK/out"
-gcc -std=c11 -Wall -Werror -I"$SRC_DIR/include/uapi" -isystem "$HDRS/include" \
-	-c "$WORK/uapi.c" -o "$WORK/uapi.o" >"$WORK/out" 2>&1 || true
-check "uapi header with linux $KLINE headers" "$WORK/out"
+# The tests' ABI header alone, on the host's headers (older than
+# KVM_DEV_VFIO_FILE on Debian 12) and on the line's own.
+printf '#include "kvm_vfio_abi.h"\nint main(void) { return KVM_DEV_VFIO_FILE_ADD + KVM_DEV_VFIO_FILE_DEL; }\n' >"$WORK/abi.c"
+ABI_INC=-I"$SRC_DIR/tools/testing/selftests/kvm"
+gcc -std=c11 -Wall -Werror "$ABI_INC" -c "$WORK/abi.c" \
+	-o "$WORK/abi.o" >"$WORK/out" 2>&1 || true
+check "kvm_vfio_abi.h with the host's linux/kvm.h" "$WORK/out"
+gcc -std=c11 -Wall -Werror "$ABI_INC" -isystem "$HDRS/include" \
+	-c "$WORK/abi.c" -o "$WORK/abi.o" >"$WORK/out" 2>&1 || true
+check "kvm_vfio_abi.h with linux $KLINE headers" "$WORK/out"
 # The kselftests build standalone on the host's own headers too, but for
 # kvm_vfio_test, the upstream submission (patches/upstream/7.3/), which is
 # written on the KVM selftest library: the in-tree build below builds it.
@@ -147,7 +152,7 @@ check "uapi header with linux $KLINE headers" "$WORK/out"
 for t in $SELFTESTS; do
 	[ "$t" != kvm_vfio_test ] || continue
 	gcc -Wall -pthread -D_GNU_SOURCE -I"$TREE/tools/testing/selftests" \
-		-I"$SRC_DIR/include/uapi" -o "$WORK/$t" \
+		-o "$WORK/$t" \
 		"$SRC_DIR/tools/testing/selftests/kvm/$t.c" >>"$WORK/out" 2>&1 || true
 done
 check "kselftests standalone build on host headers" "$WORK/out"

@@ -28,6 +28,7 @@
 
 #include "kselftest_harness.h"
 #include "kvm_vfio_util.h"
+#include "kvm_vfio_tracefs.h"
 
 static bool vfio_loaded(void)
 {
@@ -172,6 +173,37 @@ TEST_F(early, autoload_on_create_test)
 	ASSERT_EQ(0, create_vfio_dev(self->vm_fd, KVM_CREATE_DEVICE_TEST));
 	ASSERT_TRUE(module_loaded());
 	ASSERT_EQ(0, module_refcnt());
+	ASSERT_EQ(0, module_unload());
+}
+
+/*
+ * KVM runs modprobe only for a type this kernel leaves to a module.
+ * Probing a type no kernel has (0) or one this kernel lacks (the GICv2,
+ * which QEMU probes for on arm64, and the arm64 PV time device) fails at
+ * once with ENODEV and runs it 0 times; the VFIO type, not loaded yet,
+ * runs it once.
+ */
+TEST_F(early, modprobe_only_for_module_types)
+{
+	static const __u32 absent[] = {
+		0, KVM_DEV_TYPE_ARM_VGIC_V2, KVM_DEV_TYPE_ARM_PV_TIME,
+	};
+	unsigned int i;
+
+	if (modprobe_runs_start())
+		SKIP(return, "no module:module_request trace event (%s)",
+		     "CONFIG_MODULES, CONFIG_FTRACE");
+	for (i = 0; i < ARRAY_SIZE(absent); i++) {
+		EXPECT_EQ(-ENODEV, create_dev(self->vm_fd, absent[i],
+					      KVM_CREATE_DEVICE_TEST));
+		EXPECT_EQ(-ENODEV, create_dev(self->vm_fd, absent[i], 0));
+	}
+	ASSERT_EQ(0, modprobe_runs("kvm-device-type-"))
+		TH_LOG("KVM ran modprobe for a type no module provides");
+	ASSERT_EQ(0, modprobe_runs_start());
+	ASSERT_EQ(0, create_vfio_dev(self->vm_fd, KVM_CREATE_DEVICE_TEST));
+	ASSERT_EQ(1, modprobe_runs("kvm-device-type-4 "));
+	ASSERT_TRUE(module_loaded());
 	ASSERT_EQ(0, module_unload());
 }
 

@@ -15,7 +15,6 @@
 #include <linux/errno.h>
 #include <linux/file.h>
 #include <linux/kvm_host.h>
-#include <linux/kvm_vfio.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -749,7 +748,7 @@ int kvm_vfio_ops_init(void)
  */
 void kvm_vfio_ops_exit(void)
 {
-	kvm_unregister_device_ops(KVM_DEV_TYPE_VFIO);
+	kvm_unregister_device_ops(&kvm_vfio_ops, KVM_DEV_TYPE_VFIO);
 }
 
 #if IS_ENABLED(CONFIG_KVM_VFIO_KUNIT_TEST)

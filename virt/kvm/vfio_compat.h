@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel version differences for the KVM-VFIO device, in one place.
+ * Kernel differences for the KVM-VFIO device, in one place.  Each is
+ * decided by testing for the feature, not by the kernel version, so that a
+ * distribution kernel that backports a change gets it right.
  *
- * 6.12:  KVM is told when a VM starts and stops using assigned devices
- *        (kvm_arch_start_assignment / kvm_arch_end_assignment), once per
- *        tracked file.
- * 6.17+: those calls were dropped from the device (7.3 has none); the
- *        hooks below do nothing there and the device does not call them
- *        (KVM_VFIO_HAS_ASSIGNMENT_HOOKS is 0).
+ * Assignment calls: an architecture that tracks assigned devices defines
+ * __KVM_HAVE_ARCH_ASSIGNED_DEVICE and provides kvm_arch_start_assignment()
+ * and kvm_arch_end_assignment(), which the device calls once per tracked
+ * file: x86, until the device stopped calling them in 6.17 (7.3 has
+ * neither the functions nor the macro).  Elsewhere they did nothing.
+ * Without the macro the device makes no such call
+ * (KVM_VFIO_HAS_ASSIGNMENT_HOOKS is 0).
  */
 #ifndef __KVM_VFIO_COMPAT_H
 #define __KVM_VFIO_COMPAT_H
 
 #include <linux/kvm_host.h>
-#include <linux/version.h>
 
-#if LINUX_VERSION_MAJOR < 6 || \
-	(LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL < 17)
+#ifdef __KVM_HAVE_ARCH_ASSIGNED_DEVICE
 #define KVM_VFIO_HAS_ASSIGNMENT_HOOKS 1
 
 static inline void kvm_vfio_compat_start_assignment(struct kvm *kvm)

@@ -210,8 +210,8 @@ static void fake_unregister(struct kvm *kvm)
 }
 
 /*
- * The start (or end) assignment calls for N files: one per file on the
- * lines whose device tells KVM, none on the others (6.17+, as upstream).
+ * The start (or end) assignment calls for N files: one per file where the
+ * kernel tracks assigned devices (see vfio_compat.h), none elsewhere.
  */
 #define KT_ASSIGN(n) (KVM_VFIO_HAS_ASSIGNMENT_HOOKS ? (n) : 0)
 
@@ -458,6 +458,32 @@ static void kvm_vfio_test_create_other_type(struct kunit *test)
 	mutex_lock(&t->kvm->lock);
 	list_del(&other.vm_node);
 	mutex_unlock(&t->kvm->lock);
+}
+
+/*
+ * KVM's registry of device types, which the module relies on: only the ops
+ * that registered a type may unregister it.  Another's ops, or a type past
+ * the table, WARN and leave the table alone, so the type is still taken
+ * (registering it again is EEXIST).  The WARNs can be checked only where
+ * KUnit can suppress them; a WARN anywhere else fails the run.
+ */
+static void kvm_vfio_test_unregister_not_owner(struct kunit *test)
+{
+#ifdef kunit_warning_suppress
+	static const struct kvm_device_ops other_ops = { .name = "other" };
+
+	kunit_warning_suppress(test) {
+		kvm_unregister_device_ops(&other_ops, KVM_DEV_TYPE_VFIO);
+		kvm_unregister_device_ops(&other_ops, KVM_DEV_TYPE_MAX);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 2);
+	}
+	KUNIT_EXPECT_EQ(test, kvm_register_device_ops(&other_ops,
+						      KVM_DEV_TYPE_VFIO),
+			-EEXIST);
+#else
+	kunit_skip(test, "no KUnit warning suppression on this kernel: %s",
+		   "kunit_warning_suppress() is newer");
+#endif
 }
 
 /* Allocation failure in create. */
@@ -878,7 +904,8 @@ static void kvm_vfio_test_assignment_balance(struct kunit *test)
 	struct file *a, *b;
 
 	if (!KVM_VFIO_HAS_ASSIGNMENT_HOOKS)
-		kunit_skip(test, "no assignment calls on this line (6.17+)");
+		kunit_skip(test, "no assignment calls on this kernel: %s",
+			   "no __KVM_HAVE_ARCH_ASSIGNED_DEVICE (x86 before 6.17)");
 	a = kt_dev_file(test, false);
 	b = kt_group_file(test, true);
 
@@ -1365,6 +1392,7 @@ static struct kunit_case kvm_vfio_test_cases[] = {
 	KUNIT_CASE(kvm_vfio_test_create_twice),
 	KUNIT_CASE(kvm_vfio_test_create_after_release),
 	KUNIT_CASE(kvm_vfio_test_create_other_type),
+	KUNIT_CASE(kvm_vfio_test_unregister_not_owner),
 	KUNIT_CASE(kvm_vfio_test_create_nomem),
 	KUNIT_CASE(kvm_vfio_test_add),
 	KUNIT_CASE(kvm_vfio_test_add_duplicate),

@@ -83,4 +83,36 @@ static inline int trace_count(const char *event, const char *tail)
 	return n;
 }
 
+/*
+ * modprobe runs, counted with the module:module_request event, which the
+ * kernel emits each time it is about to run modprobe (CONFIG_MODULES).
+ * Start: the event on and the trace empty; 0 or -errno.
+ */
+static inline int modprobe_runs_start(void)
+{
+	int ret = tracefs_write("events/module/module_request/enable", "1",
+				false);
+
+	return ret ? ret : tracefs_write("trace", "", false);
+}
+
+/*
+ * The runs since the start for module names beginning with @prefix, or -1;
+ * the event off.
+ */
+static inline int modprobe_runs(const char *prefix)
+{
+	char *buf = trace_read(), *p, pat[128];
+	int n = 0;
+
+	tracefs_write("events/module/module_request/enable", "0", false);
+	if (!buf)
+		return -1;
+	snprintf(pat, sizeof(pat), "module_request: %s", prefix);
+	for (p = buf; (p = strstr(p, pat)); p += strlen(pat))
+		n++;
+	free(buf);
+	return n;
+}
+
 #endif /* SELFTEST_KVM_VFIO_TRACEFS_H */

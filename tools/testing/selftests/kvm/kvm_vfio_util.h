@@ -20,7 +20,7 @@
 #include <sys/utsname.h>
 
 #include <linux/kvm.h>
-#include <linux/kvm_vfio.h>
+#include "kvm_vfio_abi.h"
 #include <linux/vfio.h>
 #ifdef VFIO_DEVICE_BIND_IOMMUFD
 #include <linux/iommufd.h>
@@ -55,15 +55,21 @@ static inline int file_del(int dev_fd, int fd)
 	return file_op(dev_fd, KVM_DEV_VFIO_FILE_DEL, fd);
 }
 
-static inline int create_vfio_dev(int vm_fd, __u32 flags)
+/* KVM_CREATE_DEVICE of @type: its fd (0 with KVM_CREATE_DEVICE_TEST), or -errno. */
+static inline int create_dev(int vm_fd, __u32 type, __u32 flags)
 {
 	struct kvm_create_device cd = {
-		.type = KVM_DEV_TYPE_VFIO, .flags = flags, .fd = -1,
+		.type = type, .flags = flags, .fd = -1,
 	};
 
 	if (ioctl(vm_fd, KVM_CREATE_DEVICE, &cd))
 		return -errno;
 	return flags & KVM_CREATE_DEVICE_TEST ? 0 : (int)cd.fd;
+}
+
+static inline int create_vfio_dev(int vm_fd, __u32 flags)
+{
+	return create_dev(vm_fd, KVM_DEV_TYPE_VFIO, flags);
 }
 
 /* ---- the mtty fixture ----------------------------------------------- */

@@ -622,4 +622,44 @@ TEST_F(spapr, module_pinned_while_attached)
 	test_cmd_tce(self->dev_fd, self->group, self->table);
 }
 
+/*
+ * KVM runs modprobe only for a type the kernel leaves to a module.
+ * Probing a type no kernel has (0) or one pseries lacks (the GICv2 and the
+ * arm64 PV time device) fails at once with ENODEV and runs it 0 times; on
+ * the module kernel, the VFIO type whose module is not loaded runs it once.
+ */
+TEST(modprobe_only_for_module_types)
+{
+	static const __u32 absent[] = {
+		0, KVM_DEV_TYPE_ARM_VGIC_V2, KVM_DEV_TYPE_ARM_PV_TIME,
+	};
+	bool was_loaded = module_loaded();
+	int kvm_fd, vm_fd;
+	unsigned int i;
+
+	if (modprobe_runs_start())
+		SKIP(return, "no module:module_request trace event (CONFIG_MODULES)");
+	kvm_fd = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, kvm_fd);
+	vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, KVM_VM_TYPE_PPC_PR);
+	ASSERT_LE(0, vm_fd);
+	for (i = 0; i < ARRAY_SIZE(absent); i++) {
+		EXPECT_EQ(-ENODEV, create_dev(vm_fd, absent[i],
+					      KVM_CREATE_DEVICE_TEST));
+		EXPECT_EQ(-ENODEV, create_dev(vm_fd, absent[i], 0));
+	}
+	ASSERT_EQ(0, modprobe_runs("kvm-device-type-"))
+		TH_LOG("KVM ran modprobe for a type no module provides");
+	if (was_loaded) {
+		ASSERT_EQ(0, module_unload());
+		ASSERT_EQ(0, modprobe_runs_start());
+		create_dev(vm_fd, KVM_DEV_TYPE_VFIO, KVM_CREATE_DEVICE_TEST);
+		ASSERT_EQ(1, modprobe_runs("kvm-device-type-4 "));
+		if (!module_loaded())
+			ASSERT_EQ(0, module_load());
+	}
+	close(vm_fd);
+	close(kvm_fd);
+}
+
 TEST_HARNESS_MAIN
