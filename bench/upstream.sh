@@ -97,6 +97,66 @@ scratch_repo() {
 		commit -q -m "linux $LINE pristine"
 }
 
+# address_series DIR: To: and Cc: headers on each patch of DIR, from
+# scripts/get_maintainer.pl of the pristine 7.3 tree (maintainers To:,
+# reviewers and lists Cc:), and their union on the cover letter.  Keywords
+# (K: lines) are not followed: "rust-vmm" in the test would Cc the Rust
+# maintainers.  A patch to virt/kvm/vfio.c also goes to the VFIO
+# maintainers, whose side of the bridge it changes, and an sPAPR patch to
+# the powerpc KVM maintainers, whose TCE code it calls.
+address_series() {
+	local dir=$1 pristine p extra
+	pristine=$(KLINE=$LINE "$BENCH_DIR/kernel.sh" pristine)
+	for p in "$dir"/0*.patch; do
+		case "$p" in *0000-cover-letter.patch) continue ;; esac
+		extra=()
+		! grep -q '^+++ b/virt/kvm/vfio\.c' "$p" ||
+			extra+=(drivers/vfio/vfio_main.c)
+		! grep -qi '^Subject:.*spapr' "$p" ||
+			extra+=(arch/powerpc/kvm/book3s_64_vio.c)
+		(cd "$pristine" && ./scripts/get_maintainer.pl --no-git \
+			--no-git-fallback --no-keywords --rolestats "$p" &&
+		for f in "${extra[@]}"; do
+			./scripts/get_maintainer.pl --no-git --no-git-fallback \
+				--no-keywords --rolestats -f "$f"
+		done) >"$p.to" 2>/dev/null ||
+			die "get_maintainer.pl failed on $(basename "$p")"
+	done
+	python3 - "$dir" <<'PY'
+import glob, os, re, sys
+d = sys.argv[1]
+def heads(lines):
+    to, cc = [], []
+    for l in lines:
+        m = re.match(r'(.*?) \((.*)\)$', l.strip())
+        if not m:
+            continue
+        addr, role = m.groups()
+        dest = to if re.search(r'\b(maintainer|supporter|odd fixer):', role) else cc
+        if addr not in to and addr not in cc:
+            dest.append(addr)
+    return to, cc
+def put(path, to, cc):
+    # The mail's headers only: the body has Cc: stable tags of its own.
+    head, sep, body = open(path).read().partition('\n\n')
+    head = re.sub(r'^(To|Cc): .*\n?(?: .*\n?)*', '', head + '\n', flags=re.M)
+    hdr = ''.join('%s: %s\n' % (k, a) for k, l in (('To', to), ('Cc', cc))
+                  for a in l)
+    head = re.sub(r'^Subject: ', lambda m: hdr + m.group(0), head,
+                  count=1, flags=re.M)
+    open(path, 'w').write(head.rstrip('\n') + sep + body)
+all_to, all_cc = [], []
+for p in sorted(glob.glob(os.path.join(d, '0*.patch.to'))):
+    to, cc = heads(open(p).read().splitlines())
+    put(p[:-3], to, cc)
+    os.unlink(p)
+    all_to += [a for a in to if a not in all_to]
+    all_cc += [a for a in cc if a not in all_cc]
+all_cc = [a for a in all_cc if a not in all_to]
+put(os.path.join(d, '0000-cover-letter.patch'), all_to, all_cc)
+PY
+}
+
 cmd_series() {
 	local repo="$KVM_VFIO_CACHE/upstream/series-repo" out p n=0 cover
 	[ -f "$SERIES/0000-cover-letter.patch" ] ||
@@ -131,6 +191,7 @@ gen = re.sub(r'\*\*\* SUBJECT HERE \*\*\*', lambda m: subj, gen)
 gen = gen.replace('*** BLURB HERE ***', blurb.rstrip('\n'))
 open(sys.argv[2], 'w').write(gen)
 EOF
+	address_series "$out"
 	# Dates and commit ids change at every run; keep the old ones where
 	# the content is the same.
 	for p in "$out"/*.patch; do
