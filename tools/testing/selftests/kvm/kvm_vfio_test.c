@@ -6,8 +6,10 @@
  *
  * The device under test is the PCI device named by $VFIO_SELFTESTS_BDF
  * (bound to vfio-pci), as for the VFIO selftests; without it, the first
- * mdev of the mtty sample (samples/vfio-mdev/mtty.c).  Cases that need a
- * VFIO file SKIP when there is neither.
+ * mdev of the mtty sample (samples/vfio-mdev/mtty.c), which the test
+ * creates, and removes at exit, when there is none and the sample is
+ * loaded (root only).  Cases that need a VFIO file SKIP when there is
+ * neither.
  *
  * Every case creates its own VM and KVM-VFIO device in FIXTURE_SETUP: the
  * harness forks per case, and KVM answers EIO to a process other than the
@@ -26,6 +28,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,19 @@ static bool link_ends_with(const char *link, const char *driver)
 	return !strcmp(strrchr(target, '/') + 1, driver);
 }
 
+/* Write @s to the sysfs file @path: true if all of it was taken. */
+static bool sysfs_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok;
+}
+
 /* The first mdev of the mtty sample, into vfio_sysfs; false if none. */
 static bool mtty_mdev_find(void)
 {
@@ -92,6 +108,56 @@ static bool mtty_mdev_find(void)
 	}
 	closedir(d);
 	return found;
+}
+
+static pid_t mdev_creator;	/* the process that created the mdev, or 0 */
+
+/* The mdev this test created goes at exit, not at a forked case's. */
+static void mtty_mdev_remove(void)
+{
+	char path[PATH_MAX + 8];
+
+	if (getpid() != mdev_creator)
+		return;
+	snprintf(path, sizeof(path), "%s/remove", vfio_sysfs);
+	sysfs_write(path, "1");
+}
+
+/* A new mdev of the first mtty type with room, into vfio_sysfs. */
+static bool mtty_mdev_create(void)
+{
+	char uuid[37] = "";
+	bool made = false;
+	glob_t types;
+	int err = 0;
+	size_t i;
+	FILE *f;
+
+	if (glob("/sys/class/mdev_bus/*/mdev_supported_types/mtty-*/create",
+		 0, NULL, &types))
+		return false;
+	f = fopen("/proc/sys/kernel/random/uuid", "r");
+	if (f) {
+		if (fscanf(f, "%36s", uuid) != 1)
+			uuid[0] = '\0';
+		fclose(f);
+	}
+	for (i = 0; uuid[0] && !made && i < types.gl_pathc; i++) {
+		made = sysfs_write(types.gl_pathv[i], uuid);
+		err = errno;
+	}
+	globfree(&types);
+	if (!made) {
+		snprintf(vfio_none, sizeof(vfio_none),
+			 "cannot create an mdev of the mtty sample (root only): %s",
+			 uuid[0] ? strerror(err) : "no UUID");
+		return false;
+	}
+	snprintf(vfio_sysfs, sizeof(vfio_sysfs), "/sys/bus/mdev/devices/%s",
+		 uuid);
+	mdev_creator = getpid();
+	atexit(mtty_mdev_remove);
+	return true;
 }
 
 /* The group and cdev paths of the device at vfio_sysfs. */
@@ -140,9 +206,10 @@ static void vfio_device_find(void)
 				 bdf);
 			return;
 		}
-	} else if (!mtty_mdev_find()) {
-		snprintf(vfio_none, sizeof(vfio_none),
-			 "no VFIO device: set VFIO_SELFTESTS_BDF to a PCI device bound to vfio-pci, or create an mdev of the mtty sample");
+	} else if (!mtty_mdev_find() && !mtty_mdev_create()) {
+		if (!vfio_none[0])
+			snprintf(vfio_none, sizeof(vfio_none),
+				 "no VFIO device: set VFIO_SELFTESTS_BDF to a PCI device bound to vfio-pci, or load the mtty sample (CONFIG_SAMPLE_VFIO_MDEV_MTTY)");
 		return;
 	}
 	vfio_paths();
@@ -167,6 +234,27 @@ static bool no_cdev(struct __test_metadata *_metadata)
 	     vfio_name);
 }
 
+#define NO_CONTAINER \
+	"no legacy VFIO container (/dev/vfio/vfio: CONFIG_VFIO_CONTAINER or CONFIG_IOMMUFD_VFIO_CONTAINER)"
+
+/* The same when there is no group or no type1 container to put it in. */
+static bool no_container(struct __test_metadata *_metadata)
+{
+	int fd, type1;
+
+	if (no_group(_metadata))
+		return true;
+	fd = open("/dev/vfio/vfio", O_RDWR);
+	if (fd < 0)
+		SKIP(return true, NO_CONTAINER);
+	type1 = ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
+	close(fd);
+	if (type1 > 0)
+		return false;
+	SKIP(return true,
+	     "the VFIO container has no type1v2 IOMMU (CONFIG_VFIO_IOMMU_TYPE1)");
+}
+
 /* The leak oracle: 0 if the group can be opened (nobody holds it). */
 static int group_reopen(void)
 {
@@ -178,37 +266,15 @@ static int group_reopen(void)
 	return 0;
 }
 
-/* A group in a type1 container, and optionally its device fd. */
+/*
+ * A group in a type1 container (the case checked no_container()), and
+ * optionally its device fd.
+ */
 struct group_chain {
 	int container, group, device;
 };
 
-static int group_chain_open(struct group_chain *c, bool get_device)
-{
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-
-	c->device = -1;
-	c->container = -1;
-	c->group = open(vfio_group, O_RDWR);
-	if (c->group < 0)
-		return -errno;
-	if (ioctl(c->group, VFIO_GROUP_GET_STATUS, &st))
-		return -errno;
-	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return -EINVAL;
-	c->container = open("/dev/vfio/vfio", O_RDWR);
-	if (c->container < 0)
-		return -errno;
-	if (ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container))
-		return -errno;
-	if (ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return -errno;
-	if (!get_device)
-		return 0;
-	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
-	return c->device < 0 ? -errno : 0;
-}
-
+/* Closes what is open: group_chain_open() calls it when it fails. */
 static void group_chain_close(struct group_chain *c)
 {
 	if (c->device >= 0)
@@ -219,6 +285,39 @@ static void group_chain_close(struct group_chain *c)
 	}
 	if (c->container >= 0)
 		close(c->container);
+	c->device = -1;
+	c->group = -1;
+	c->container = -1;
+}
+
+/* 0, or -errno with nothing left open. */
+static int group_chain_open(struct group_chain *c, bool get_device)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	int ret;
+
+	c->device = -1;
+	c->container = -1;
+	c->group = open(vfio_group, O_RDWR);
+	if (c->group < 0 || ioctl(c->group, VFIO_GROUP_GET_STATUS, &st))
+		goto fail;
+	errno = EINVAL;
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		goto fail;
+	c->container = open("/dev/vfio/vfio", O_RDWR);
+	if (c->container < 0 ||
+	    ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->container) ||
+	    ioctl(c->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		goto fail;
+	if (!get_device)
+		return 0;
+	c->device = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
+	if (c->device >= 0)
+		return 0;
+fail:
+	ret = -errno;
+	group_chain_close(c);
+	return ret;
 }
 
 static int cdev_bind(int device, int iommufd)
@@ -443,35 +542,14 @@ TEST_F(kvm_vfio, set_attr_bad_attr)
 					    KVM_DEV_VFIO_FILE, attrs[i], &fd));
 }
 
-/* The legacy GROUP names are the same attributes: checked at build time. */
+/*
+ * A VMM built against an old uapi sends the legacy GROUP names, whose
+ * values are those of the FILE names: the device cannot tell them apart,
+ * so the FILE cases cover them and no case sends them again.
+ */
 static_assert(KVM_DEV_VFIO_GROUP == KVM_DEV_VFIO_FILE, "GROUP is FILE");
 static_assert(KVM_DEV_VFIO_GROUP_ADD == KVM_DEV_VFIO_FILE_ADD, "GROUP_ADD");
 static_assert(KVM_DEV_VFIO_GROUP_DEL == KVM_DEV_VFIO_FILE_DEL, "GROUP_DEL");
-
-/*
- * A VMM built against an old uapi sends the raw values, group 1 with
- * attribute 1 (ADD) or 2 (DEL): the device tracks and forgets the same
- * file as through the FILE names.
- */
-TEST_F(kvm_vfio, group_alias)
-{
-	int g;
-	s32 val;
-
-	if (no_group(_metadata))
-		return;
-	g = open(vfio_group, O_RDWR);
-	ASSERT_LE(0, g);
-	val = g;
-	ASSERT_EQ(0, dev_ioctl(self->dev_fd, KVM_HAS_DEVICE_ATTR, 1, 1, NULL));
-	ASSERT_EQ(0, dev_ioctl(self->dev_fd, KVM_HAS_DEVICE_ATTR, 1, 2, NULL));
-	ASSERT_EQ(0, dev_ioctl(self->dev_fd, KVM_SET_DEVICE_ATTR, 1, 1, &val));
-	test_err_add(EEXIST, self->dev_fd, g);
-	ASSERT_EQ(0, dev_ioctl(self->dev_fd, KVM_SET_DEVICE_ATTR, 1, 2, &val));
-	test_err_del(ENOENT, self->dev_fd, g);
-	close(g);
-	ASSERT_EQ(0, group_reopen());
-}
 
 /* ADD and DEL with an unreadable addr are EFAULT. */
 TEST_F(kvm_vfio, set_attr_efault)
@@ -490,6 +568,7 @@ TEST_F(kvm_vfio, set_attr_efault)
 					     KVM_DEV_VFIO_FILE,
 					     KVM_DEV_VFIO_FILE_DEL, addrs[i]));
 	}
+	munmap(unmapped, 4096);
 }
 
 /* HAS_DEVICE_ATTR is 0 for FILE/ADD and FILE/DEL only; addr is ignored. */
@@ -550,7 +629,7 @@ TEST_F(kvm_vfio, other_process_eio)
 TEST_F(kvm_vfio, bad_fd_ebadf)
 {
 	int fds[] = { -1, INT_MIN, INT_MAX, 4095, 0x10000 };
-	int closed = dup(0);
+	int closed = dup(self->dev_fd);
 	int i;
 
 	ASSERT_LE(0, closed);
@@ -622,7 +701,7 @@ FIXTURE_SETUP(not_vfio)
 	} else if (!strcmp(k, "container")) {
 		self->fd = open("/dev/vfio/vfio", O_RDWR);
 		if (self->fd < 0)
-			SKIP(return, "no /dev/vfio/vfio (CONFIG_VFIO_CONTAINER)");
+			SKIP(return, NO_CONTAINER);
 	} else if (!strcmp(k, "iommufd")) {
 		self->fd = open("/dev/iommu", O_RDWR);
 		if (self->fd < 0)
@@ -683,6 +762,7 @@ TEST_F(group, group_ref_held_after_close)
 
 	test_cmd_add(self->dev_fd, self->g);
 	g2 = dup(self->g);
+	ASSERT_LE(0, g2);
 	close_fd(&self->g);
 	ASSERT_EQ(-EBUSY, group_reopen());
 	/* DEL through the dup, which is the same struct file. */
@@ -702,10 +782,13 @@ TEST_F(group, group_add_twice_eexist)
 	d = dup(self->g);
 	ASSERT_LE(0, d);
 	test_err_add(EEXIST, self->dev_fd, d);
+	close(d);
 	d = fcntl(self->g, F_DUPFD_CLOEXEC, 100);
+	ASSERT_LE(100, d);
 	test_err_add(EEXIST, self->dev_fd, d);
 	test_cmd_del(self->dev_fd, d);
 	test_err_del(ENOENT, self->dev_fd, self->g);
+	close(d);
 }
 
 /* DEL of a group that is open but not tracked is ENOENT. */
@@ -781,7 +864,7 @@ TEST_F(kvm_vfio, group_device_fd)
 {
 	struct group_chain c;
 
-	if (no_group(_metadata))
+	if (no_container(_metadata))
 		return;
 	ASSERT_EQ(0, group_chain_open(&c, true));
 	test_cmd_add(self->dev_fd, c.device);
@@ -799,7 +882,7 @@ TEST_F(kvm_vfio, container_einval)
 {
 	struct group_chain c;
 
-	if (no_group(_metadata))
+	if (no_container(_metadata))
 		return;
 	ASSERT_EQ(0, group_chain_open(&c, false));
 	test_err_add(EINVAL, self->dev_fd, c.container);
@@ -860,34 +943,28 @@ TEST_F(kvm_vfio, group_and_cdev_together)
 
 /* ---- what real VMMs do ---------------------------------------------- */
 
-/* QEMU, crosvm and rust-vmm on the legacy group path. */
+/*
+ * QEMU, crosvm and rust-vmm on the legacy group path: the group in its
+ * container before the KVM-VFIO device exists, the device fd after ADD.
+ */
 TEST_F(kvm_vfio, client_a_group_path)
 {
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	int group, container, device;
+	struct group_chain c;
 
-	if (no_group(_metadata))
+	if (no_container(_metadata))
 		return;
 	close_fd(&self->dev_fd);	/* the VMM creates it itself */
-	group = open(vfio_group, O_RDWR);
-	ASSERT_LE(0, group);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_GET_STATUS, &st));
-	ASSERT_TRUE(st.flags & VFIO_GROUP_FLAGS_VIABLE);
-	container = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, container);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
-	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, group_chain_open(&c, false));
 	self->dev_fd = vfio_dev_create(self->vm);
 	ASSERT_LE(0, self->dev_fd);
-	test_cmd_add(self->dev_fd, group);
-	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
-	ASSERT_LE(0, device);
-	close(device);
-	test_cmd_del(self->dev_fd, group);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
-	close(group);
+	test_cmd_add(self->dev_fd, c.group);
+	c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, vfio_name);
+	ASSERT_LE(0, c.device);
+	close_fd(&c.device);
+	test_cmd_del(self->dev_fd, c.group);
+	ASSERT_EQ(0, ioctl(c.group, VFIO_GROUP_UNSET_CONTAINER));
+	group_chain_close(&c);
 	close_fd(&self->dev_fd);
-	close(container);
 	ASSERT_EQ(0, group_reopen());
 }
 
@@ -934,7 +1011,7 @@ TEST_F(kvm_vfio, client_d_close_without_del)
 {
 	struct group_chain c;
 
-	if (no_group(_metadata))
+	if (no_container(_metadata))
 		return;
 	ASSERT_EQ(0, group_chain_open(&c, false));
 	test_cmd_add(self->dev_fd, c.group);
