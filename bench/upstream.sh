@@ -31,6 +31,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LINE=7.3
+# The version of the series: its subjects read [PATCH vN n/m] (N > 1).
+VERSION=2
 SERIES="$SRC_DIR/patches/upstream/$LINE"
 TEST_C=tools/testing/selftests/kvm/kvm_vfio_test.c
 
@@ -128,7 +130,8 @@ d = sys.argv[1]
 def heads(lines):
     to, cc = [], []
     for l in lines:
-        m = re.match(r'(.*?) \((.*)\)$', l.strip())
+        # A name may hold parentheses: the address ends at its '>'.
+        m = re.match(r'(.*<[^>]*>|[^ ]+@[^ ]+) \((.*)\)$', l.strip())
         if not m:
             continue
         addr, role = m.groups()
@@ -176,7 +179,8 @@ cmd_series() {
 	done
 	out="$KVM_VFIO_CACHE/upstream/series-out"
 	rm -rf "$out"
-	git -C "$repo" format-patch -q --cover-letter -o "$out" "HEAD~$n"
+	git -C "$repo" format-patch -q --cover-letter \
+		--subject-prefix="PATCH v$VERSION" -o "$out" "HEAD~$n"
 	# The cover letter keeps its subject and text; shortlog and diffstat
 	# are new.
 	cover="$out/0000-cover-letter.patch"
@@ -184,7 +188,7 @@ cmd_series() {
 import re, sys
 old = open(sys.argv[1]).read()
 gen = open(sys.argv[2]).read()
-subj = re.search(r'^Subject: \[PATCH 0/\d+\] (.*(?:\n .*)*)', old, re.M).group(1)
+subj = re.search(r'^Subject: \[PATCH(?: v\d+)? 0/\d+\] (.*(?:\n .*)*)', old, re.M).group(1)
 body = old.split('\n\n', 1)[1]
 blurb = re.split(r'\n(?=\S.* \(\d+\):\n)', body, 1)[0]
 gen = re.sub(r'\*\*\* SUBJECT HERE \*\*\*', lambda m: subj, gen)
