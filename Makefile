@@ -1,45 +1,62 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# kvm-vfio: the front door.  See README.md.
+# kvm-vfio: the front door.  See README.md; the bench and the suites are
+# described in Documentation/kvm-vfio/ (bench.rst, tests.rst).
 #
 #   make test               the edit loop: one kernel (VARIANT, KLINE), its
 #                           incremental build, every suite, reduced fuzz/stress
 #                           (SUITES="suite ..." some of them, e.g.
 #                           SUITES=kvm_vfio_module_test-loaded VARIANT=module)
 #   make check              the verdict: build every check=yes kernel of
-#                           bench/variants (stock, ours, module, the upstream
-#                           fixes; pseries and arm64), boot each, run the
-#                           suites bench/suites gives it (KLINES="6.12 7.3")
+#                           bench/variants on KLINES (stock, ours, module and
+#                           stockfix on x86_64; pseries and arm64 on 6.12),
+#                           boot each, run the suites bench/suites gives it,
+#                           the static checks per line and the verdict's tests
 #   make soak               the robustness suites at full strength on 6.12
 #                           ours and module: before a release, and after any
 #                           change to locking or lifetime in vfio.c
 #   make mutants            the mutation score: each mutant of bench/mutants
 #                           (a small bug in vfio.c) under make test's suites;
 #                           every one must be killed (MUTANTS="name ..." some)
-#   make check-ppc64        only the pseries (sPAPR TCE) kernels and tests;
-#                           PPC64_VARIANTS="stockfix-ppc64" checks our upstream fixes
-#   make bench              ADD/DEL/teardown cost, ours against stock (non-debug)
-#   make demo               a narrated scenario in our kernel with a real VFIO device
-#   make shell              our kernel with an interactive shell
-#   make run-guest PROG=p   run program p in the test guest, return its status
-#   make lint               static checks (checkpatch, sparse, W=1, kernel-doc)
-#                           and the verdict's own tests (bench/test_ktap.py)
-#   make kernel             build (or refresh) the test kernels
+#   make check-ppc64        only the pseries (sPAPR TCE) kernels of KLINE and
+#                           their tests (PPC64_VARIANTS, default stock-ppc64
+#                           ours-ppc64 module-ppc64; "stockfix-ppc64" checks
+#                           our upstream fixes)
+#   make bench              ADD/DEL/teardown cost, ours against stock
+#                           (non-debug kernels; BENCH_REPS, BENCH_SIZES)
+#   make demo               a narrated scenario in the guest of VARIANT
+#                           with a real VFIO device (x86_64, arm64)
+#   make shell              the guest of VARIANT with an interactive shell
+#   make run-guest PROG=p   run program p in the guest of VARIANT, return its
+#                           status
+#   make lint               build KLINE's ours, module and ours-ppc64, then
+#                           the static checks (checkpatch, sparse, W=1,
+#                           kernel-doc, docutils, UAPI header, kselftest
+#                           builds) and the verdict's own tests
+#   make kernel             build (or refresh) every check=yes kernel of KLINES
 #   make module KDIR=dir    build kvm-vfio.ko out of tree against a kernel build
 #   make module-install     install it (modules_install) for KDIR
+#   make module-clean       remove what make module built
 #   make upstream-check KSRC=tree
 #                           the series for upstream (patches/upstream/7.3/)
 #                           on a kernel git tree: git am, checkpatch,
 #                           build, and the selftest where /dev/kvm exists
 #   make upstream-series    write patches/upstream/7.3/ again after an edit
 #                           of its selftest (kvm_vfio_test.c)
+#   make deps               install the Debian packages the bench needs (root)
+#   make clean-cache        remove the cache folder
 #
-# Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (default 3),
-# VARIANT (stock|ours|module, default ours), KLINE (kernel line of one
-# kernel: 6.12 or 7.3, default 6.12), KLINES (lines of make check and make
-# kernel), KDIR (default /lib/modules/$(uname -r)/build), and:
-#   GUEST_TIMEOUT        seconds a guest may run (default: bench/variants, timeout)
-#   GUEST_PANIC_ON_WARN  the guests' panic_on_warn, 0 or 1 (default: bench/variants, warn)
+# Variables: KVM_VFIO_CACHE (default ~/.cache/kvm-vfio), JOBS (make -j of a
+# kernel build, default 3), VARIANT (a variant of KLINE in bench/variants:
+# ours, stock, module, ours-ppc64, stock-arm64...; default ours), KLINE
+# (kernel line of one kernel: 6.12 or 7.3, default 6.12), KLINES (lines of
+# make check and make kernel, default "6.12 7.3"), KDIR (default
+# /lib/modules/$(uname -r)/build), and:
+#   GUEST_TIMEOUT        seconds a guest may run (default: bench/variants,
+#                        timeout; make soak 14400, make bench 3000)
+#   GUEST_PANIC_ON_WARN  the guests' panic_on_warn, 0 or 1 (default:
+#                        bench/variants, warn)
+#   GUEST_CMDLINE        more kernel command line (kvmvfio.seed=N: the seed)
 #   CHECK_GUEST_JOBS     guests make check boots while it builds (default 2)
 #   TEST_FUZZ            make test's fuzzer calls (default 5000)
 #   TEST_STRESS          make test's stress-test operations (default 20000)
@@ -50,7 +67,15 @@
 #   SOAK_FUZZ, SOAK_STRESS, SOAK_CYCLES, SOAK_RACES, SOAK_TIMEOUT_SCALE
 #                        make soak's strengths (1000000, 1000000, 1000, 300)
 #                        and its per-program timeout factor (8)
+#   KVM_VFIO_FUZZ, KVM_VFIO_STRESS, KVM_VFIO_CYCLES, KVM_VFIO_RACES
+#                        make check's strengths for every kernel that has
+#                        one (default: bench/variants)
+#   BENCH_REPS, BENCH_SIZES
+#                        make bench's timed calls per figure (500) and
+#                        numbers of tracked files (0,16,256,1024,4096,16384)
 #   KVM_VFIO_RERUN=1     run the stock (oracle) guests even when reusable
+#   LINUX_SOURCE_7_3_VERSION, QEMU_IOMMUFD_VERSION
+#                        the pinned linux-source-7.3 and QEMU packages
 
 VARIANT ?= ours
 KLINE ?= 6.12

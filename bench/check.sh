@@ -3,8 +3,10 @@
 #
 # check.sh: everything 'make check' does.  The kernels are the rows of
 # bench/variants with check=yes on the lines in KLINES (default "6.12
-# 7.3"): for each line stock, ours and the module-mode kernel (x86_64),
-# and on 6.12 the pseries pair (ppc64le, the sPAPR TCE path).
+# 7.3"): on x86_64 ours, module and stock of each line and 7.3's
+# stockfix (the stock tree with the series we send upstream); on 6.12
+# also the pseries kernels (ours, stock, module and stockfix; ppc64le, the
+# sPAPR TCE path) and the arm64 pair (ours, stock).
 #
 # Two lanes share the machine: the kernels build one after another (on a
 # fresh machine the first of a line and architecture cold, the others from

@@ -195,7 +195,7 @@ for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
 done
 # Shell tests run as they are.  The QEMU client test runs the host's
 # qemu-system-x86_64 over 9p, which an arm64 guest cannot run: not packed
-# there (README, "arm64").
+# there (Documentation/kvm-vfio/bench.rst, "The arm64 guest").
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
 	[ "$KARCH" = x86_64 ] ||
 		[ "$(basename "$src")" != kvm_vfio_qemu_test.sh ] || continue

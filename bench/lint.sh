@@ -5,8 +5,9 @@
 # form bench/ktap.py reads (it also prints them):
 #   checkpatch --strict on every file of ours and every patch, sparse (C=2)
 #   and W=1 on virt/kvm/vfio.c (KUnit suite included), kernel-doc, the
-#   reStructuredText of the documentation, and the UAPI header against the
-#   host's (Debian 12) and the kernel line's headers.
+#   reStructuredText of the documentation (docutils, 80 columns), the UAPI
+#   header against the host's (Debian 12) and the kernel line's headers,
+#   and the kselftests' standalone and in-tree builds.
 # Exits 1 when a check failed (the log is written all the same).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -123,17 +124,22 @@ for f in virt/kvm/vfio.c virt/kvm/vfio_test.c virt/kvm/vfio_module.c \
 	check "kernel-doc $f" "$WORK/out"
 done
 
-rst="$SRC_DIR/Documentation/virt/kvm/devices/vfio.rst"
-if [ -f "$rst" ]; then
-	rst2html --halt=warning --report=info --strict "$rst" >/dev/null 2>"$WORK/out" || true
-else
-	echo "missing $rst" >"$WORK/out"
-fi
-check "docutils Documentation/virt/kvm/devices/vfio.rst" "$WORK/out"
-# The kernel's documentation keeps to 80 columns, as checkpatch does for code.
-awk 'length > 80 { printf "%s:%d: %d columns\n", FILENAME, FNR, length }' \
-	"$rst" >"$WORK/out" 2>&1 || true
-check "80 columns Documentation/virt/kvm/devices/vfio.rst" "$WORK/out"
+# The documentation: the device's contract and the bench's reference
+# (Documentation/kvm-vfio/), each with docutils and within 80 columns,
+# as the kernel's documentation keeps to them (checkpatch does for code).
+for rel in Documentation/virt/kvm/devices/vfio.rst \
+	$(cd "$SRC_DIR" && ls Documentation/kvm-vfio/*.rst 2>/dev/null || true); do
+	rst="$SRC_DIR/$rel"
+	if [ -f "$rst" ]; then
+		rst2html --halt=warning --report=info --strict "$rst" >/dev/null 2>"$WORK/out" || true
+	else
+		echo "missing $rst" >"$WORK/out"
+	fi
+	check "docutils $rel" "$WORK/out"
+	awk 'length > 80 { printf "%s:%d: %d columns\n", FILENAME, FNR, length }' \
+		"$rst" >"$WORK/out" 2>&1 || true
+	check "80 columns $rel" "$WORK/out"
+done
 
 # The tests' ABI header alone, on the host's headers (older than
 # KVM_DEV_VFIO_FILE on Debian 12) and on the line's own.
