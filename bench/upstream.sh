@@ -104,8 +104,9 @@ scratch_repo() {
 # reviewers and lists Cc:), and their union on the cover letter.  Keywords
 # (K: lines) are not followed: "rust-vmm" in the test would Cc the Rust
 # maintainers.  A patch to virt/kvm/vfio.c also goes to the VFIO
-# maintainers, whose side of the bridge it changes, and an sPAPR patch to
-# the powerpc KVM maintainers, whose TCE code it calls.
+# maintainers, whose side of the bridge it changes, and one whose vfio.c
+# hunks are in the sPAPR code to the powerpc KVM maintainers, whose TCE
+# code it calls.
 address_series() {
 	local dir=$1 pristine p extra
 	pristine=$(KLINE=$LINE "$BENCH_DIR/kernel.sh" pristine)
@@ -114,7 +115,9 @@ address_series() {
 		extra=()
 		! grep -q '^+++ b/virt/kvm/vfio\.c' "$p" ||
 			extra+=(drivers/vfio/vfio_main.c)
-		! grep -qi '^Subject:.*spapr' "$p" ||
+		! awk '/^diff --git/ { f = / b\/virt\/kvm\/vfio\.c$/ }
+			f && /^(@@|[-+][^-+])/ && tolower($0) ~ /spapr/ { x = 1 }
+			END { exit !x }' "$p" ||
 			extra+=(arch/powerpc/kvm/book3s_64_vio.c)
 		(cd "$pristine" && ./scripts/get_maintainer.pl --no-git \
 			--no-git-fallback --no-keywords --rolestats "$p" &&

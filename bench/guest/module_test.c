@@ -120,6 +120,7 @@ FIXTURE_SETUP(early)
 
 FIXTURE_TEARDOWN(early)
 {
+	modprobe_runs_stop();
 	unload_if_loaded();
 }
 

@@ -116,9 +116,22 @@ static pid_t mdev_creator;	/* the process that created the mdev, or 0 */
 static void mtty_mdev_remove(void)
 {
 	char path[PATH_MAX + 8];
+	int fd;
 
 	if (getpid() != mdev_creator)
 		return;
+	/*
+	 * mtty cannot ask for its device back: removing it would wait,
+	 * uninterruptibly, for a reference a failed case leaked.  Leave it
+	 * while its group cannot be opened.
+	 */
+	fd = open(vfio_group, O_RDWR);
+	if (fd < 0) {
+		printf("# leaving the mdev at %s: its group is held (%s)\n",
+		       vfio_sysfs, strerror(errno));
+		return;
+	}
+	close(fd);
 	snprintf(path, sizeof(path), "%s/remove", vfio_sysfs);
 	sysfs_write(path, "1");
 }

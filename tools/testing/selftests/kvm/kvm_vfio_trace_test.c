@@ -402,4 +402,34 @@ TEST_F(events, release_counts_files)
 	close(g);
 }
 
+/*
+ * Probing device types this kernel lacks (0, s390's FLIC, the Freescale
+ * MPIC) fails with ENODEV and runs modprobe 0 times, whether the KVM-VFIO
+ * device is built in or a module: KVM asks modprobe only for the types its
+ * configuration leaves to a module.
+ */
+TEST(no_modprobe_for_absent_types)
+{
+	static const __u32 absent[] = {
+		0, KVM_DEV_TYPE_FLIC, KVM_DEV_TYPE_FSL_MPIC_20,
+	};
+	int kvm_fd, vm_fd, ret;
+	unsigned int i;
+
+	if (modprobe_runs_start())
+		SKIP(return, "no module:module_request trace event (CONFIG_MODULES)");
+	kvm_fd = open("/dev/kvm", O_RDWR);
+	vm_fd = kvm_fd < 0 ? -1 : ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	for (i = 0; vm_fd >= 0 && i < ARRAY_SIZE(absent); i++) {
+		EXPECT_EQ(-ENODEV, create_dev(vm_fd, absent[i],
+					      KVM_CREATE_DEVICE_TEST));
+		EXPECT_EQ(-ENODEV, create_dev(vm_fd, absent[i], 0));
+	}
+	ret = modprobe_runs("kvm-device-type-");
+	ASSERT_LE(0, vm_fd);
+	ASSERT_EQ(0, ret) TH_LOG("KVM ran modprobe for a type it lacks");
+	close(vm_fd);
+	close(kvm_fd);
+}
+
 TEST_HARNESS_MAIN

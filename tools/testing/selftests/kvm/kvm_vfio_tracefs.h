@@ -93,7 +93,15 @@ static inline int modprobe_runs_start(void)
 	int ret = tracefs_write("events/module/module_request/enable", "1",
 				false);
 
+	if (!ret)
+		ret = tracefs_write("tracing_on", "1", false);
 	return ret ? ret : tracefs_write("trace", "", false);
+}
+
+/* The event off, for a teardown after a case stopped midway. */
+static inline void modprobe_runs_stop(void)
+{
+	tracefs_write("events/module/module_request/enable", "0", false);
 }
 
 /*
@@ -105,7 +113,7 @@ static inline int modprobe_runs(const char *prefix)
 	char *buf = trace_read(), *p, pat[128];
 	int n = 0;
 
-	tracefs_write("events/module/module_request/enable", "0", false);
+	modprobe_runs_stop();
 	if (!buf)
 		return -1;
 	snprintf(pat, sizeof(pat), "module_request: %s", prefix);

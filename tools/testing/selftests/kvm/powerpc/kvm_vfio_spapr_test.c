@@ -626,7 +626,8 @@ TEST_F(spapr, module_pinned_while_attached)
  * KVM runs modprobe only for a type the kernel leaves to a module.
  * Probing a type no kernel has (0) or one pseries lacks (the GICv2 and the
  * arm64 PV time device) fails at once with ENODEV and runs it 0 times; on
- * the module kernel, the VFIO type whose module is not loaded runs it once.
+ * the module kernel, the VFIO type whose module is not loaded runs it once
+ * (this guest has no modprobe, so the create itself fails).
  */
 TEST(modprobe_only_for_module_types)
 {
@@ -634,28 +635,31 @@ TEST(modprobe_only_for_module_types)
 		0, KVM_DEV_TYPE_ARM_VGIC_V2, KVM_DEV_TYPE_ARM_PV_TIME,
 	};
 	bool was_loaded = module_loaded();
-	int kvm_fd, vm_fd;
+	int kvm_fd, vm_fd, ret;
 	unsigned int i;
 
 	if (modprobe_runs_start())
 		SKIP(return, "no module:module_request trace event (CONFIG_MODULES)");
 	kvm_fd = open("/dev/kvm", O_RDWR);
-	ASSERT_LE(0, kvm_fd);
-	vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, KVM_VM_TYPE_PPC_PR);
-	ASSERT_LE(0, vm_fd);
-	for (i = 0; i < ARRAY_SIZE(absent); i++) {
+	vm_fd = kvm_fd < 0 ? -1 : ioctl(kvm_fd, KVM_CREATE_VM,
+					KVM_VM_TYPE_PPC_PR);
+	for (i = 0; vm_fd >= 0 && i < ARRAY_SIZE(absent); i++) {
 		EXPECT_EQ(-ENODEV, create_dev(vm_fd, absent[i],
 					      KVM_CREATE_DEVICE_TEST));
 		EXPECT_EQ(-ENODEV, create_dev(vm_fd, absent[i], 0));
 	}
-	ASSERT_EQ(0, modprobe_runs("kvm-device-type-"))
-		TH_LOG("KVM ran modprobe for a type no module provides");
-	if (was_loaded) {
-		ASSERT_EQ(0, module_unload());
+	ret = modprobe_runs("kvm-device-type-");
+	ASSERT_LE(0, vm_fd);
+	ASSERT_EQ(0, ret) TH_LOG("KVM ran modprobe for a type no module provides");
+	if (!access(module_path(), F_OK)) {
+		if (was_loaded)
+			ASSERT_EQ(0, module_unload());
 		ASSERT_EQ(0, modprobe_runs_start());
-		create_dev(vm_fd, KVM_DEV_TYPE_VFIO, KVM_CREATE_DEVICE_TEST);
-		ASSERT_EQ(1, modprobe_runs("kvm-device-type-4 "));
-		if (!module_loaded())
+		ret = create_dev(vm_fd, KVM_DEV_TYPE_VFIO,
+				 KVM_CREATE_DEVICE_TEST);
+		EXPECT_EQ(1, modprobe_runs("kvm-device-type-4 "));
+		EXPECT_TRUE(ret == 0 || ret == -ENODEV) TH_LOG("%d", ret);
+		if (was_loaded && !module_loaded())
 			ASSERT_EQ(0, module_load());
 	}
 	close(vm_fd);
