@@ -210,8 +210,8 @@ static void kvm_vfio_unregister_noncoherent(struct kvm *kvm)
 }
 
 /*
- * One start per tracked file and one end when it goes, on the lines whose
- * device tells KVM (see vfio_compat.h); nothing at all on the others.
+ * One start per tracked file and one end when it goes, where the kernel
+ * tracks assigned devices (see vfio_compat.h); nothing at all elsewhere.
  */
 static void kvm_vfio_start_assignment(struct kvm *kvm)
 {
