@@ -205,6 +205,9 @@ for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.sh; do
 done
 prune "$TESTS/kselftests" "${progs[@]}"
 build_prog "$TESTS/kvm_vfio_demo" "$BENCH_DIR/guest/demo.c"
+# The user's tool, which the demo and kvm_vfio_debugfs_test run.
+cmp -s "$SRC_DIR/tools/kvm/kvm_vfio_stat" "$TESTS/kvm_vfio_stat" ||
+	install -m 755 "$SRC_DIR/tools/kvm/kvm_vfio_stat" "$TESTS/kvm_vfio_stat"
 build_prog "$TESTS/kvm_vfio_bench" \
 	"$SRC_DIR/tools/testing/selftests/kvm/kvm_vfio_bench.c"
 build_prog "$TESTS/kvm_vfio_module_test" "$BENCH_DIR/guest/module_test.c"

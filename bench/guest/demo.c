@@ -47,6 +47,17 @@ static int sys(int r)
 	return r < 0 ? -errno : r;
 }
 
+/* What the user's tool, tools/kvm/kvm_vfio_stat, shows of our VMs now. */
+static void show_stat(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "/tests/kvm_vfio_stat -p %d", (int)getpid());
+	printf("  $ kvm_vfio_stat -p %d\n", (int)getpid());
+	fflush(stdout);
+	step("kvm_vfio_stat exits 0", system(cmd) ? -EIO : 0, 0);
+}
+
 /* The VM the test driver's open_device() was given, as it names VMs. */
 static void driver_saw(int device, const char *want)
 {
@@ -164,6 +175,7 @@ int main(void)
 	cdev = step("open the device cdev", sys(open(cdev_path, O_RDWR)), 1);
 	step("KVM_DEV_VFIO_FILE_ADD(cdev)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, cdev), 0);
+	show_stat();
 
 	driver_sees_kvm(dev, vm);
 
@@ -183,6 +195,7 @@ int main(void)
 	close(device);
 	step("KVM_DEV_VFIO_FILE_DEL(group)",
 	     file_op(dev, KVM_DEV_VFIO_FILE_DEL, group), 0);
+	show_stat();
 	step("KVM_DEV_VFIO_FILE_ADD(group) once more, then close the group fd",
 	     file_op(dev, KVM_DEV_VFIO_FILE_ADD, group), 0);
 	ioctl(group, VFIO_GROUP_UNSET_CONTAINER);

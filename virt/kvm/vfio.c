@@ -12,14 +12,20 @@
  * (SR-IOV VFs and mdevs reach thousands).
  */
 
+#include <linux/cdev.h>
+#include <linux/debugfs.h>
+#include <linux/device.h>
 #include <linux/errno.h>
 #include <linux/file.h>
+#include <linux/iommu.h>
 #include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/string_choices.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <kunit/static_stub.h>
@@ -84,9 +90,9 @@ struct kvm_vfio_file {
  * struct kvm_vfio - state of one kvm-vfio device
  * @lock:	protects all fields below and serialises this device's calls
  *		into VFIO for its files (vfio_file_set_kvm, coherency queries,
- *		sPAPR attach).  Order: @lock -> VFIO's locks.  Never taken
- *		under kvm->lock: release runs without it (see
- *		kvm_vfio_release()).
+ *		sPAPR attach), and reads of @debugfs with them.  Order:
+ *		@lock -> VFIO's locks.  Never taken under kvm->lock: release
+ *		runs without it (see kvm_vfio_release()).
  * @files:	tracked files, an rbtree keyed by struct file pointer
  * @groups:	tracked group files; the last one found non-coherent first
  * @nr_files:	number of entries in @files
@@ -96,6 +102,9 @@ struct kvm_vfio_file {
  *		the operation in progress (kvm_vfio_op_begin())
  * @stale_from:	CONFIG_KVM_VFIO_DEBUG_COHERENCY: the file from which the next
  *		check goes on (see kvm_vfio_stale_coherency())
+ * @debugfs:	the file "vfio" in the VM's debugfs folder (CONFIG_DEBUG_FS),
+ *		or NULL or an error pointer when there is none; set at init,
+ *		removed first thing at release (see kvm_vfio_debugfs_show())
  */
 struct kvm_vfio {
 	struct mutex lock;	/* protects this struct, see above */
@@ -107,6 +116,9 @@ struct kvm_vfio {
 	struct kvm_vfio_hooks hooks;
 #ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
 	struct file *stale_from;
+#endif
+#ifdef CONFIG_DEBUG_FS
+	struct dentry *debugfs;
 #endif
 };
 
@@ -663,6 +675,113 @@ static int kvm_vfio_has_attr(struct kvm_device *dev,
 	}
 }
 
+#ifdef CONFIG_DEBUG_FS
+/*
+ * The struct device of a tracked file's character device, through its
+ * cdev: VFIO adds its group and device nodes with cdev_device_add(), which
+ * makes the device the cdev's parent.  NULL for a file that is not a
+ * character device (the device fd of VFIO_GROUP_GET_DEVICE_FD).  Our
+ * reference to the file pins the cdev, and the cdev its device.
+ */
+static struct device *kvm_vfio_file_chrdev(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (!S_ISCHR(inode->i_mode) || !inode->i_cdev ||
+	    !inode->i_cdev->kobj.parent)
+		return NULL;
+	return kobj_to_dev(inode->i_cdev->kobj.parent);
+}
+
+/*
+ * One line for @kvf: its kind, the name the VMM opened, the device behind
+ * it and its IOMMU group (a VFIO group's node is named after its IOMMU
+ * group), and whether DMA through it is coherent: a group's answer is
+ * asked now, a device file's is the one cached at ADD.
+ */
+static void kvm_vfio_show_file(struct seq_file *m, struct kvm_vfio *kv,
+			       struct kvm_vfio_file *kvf)
+{
+	struct device *chrdev = kvm_vfio_file_chrdev(kvf->file);
+	struct device *parent = chrdev ? chrdev->parent : NULL;
+	struct iommu_group *grp = NULL;
+	bool coherent;
+
+	if (kvf->is_group) {
+		coherent = kv->hooks.enforced_coherent(kvf->file);
+		seq_printf(m, "group name=%pD dev=- iommu_group=%s", kvf->file,
+			   chrdev ? dev_name(chrdev) : "-");
+	} else {
+		coherent = !kvf->noncoherent;
+		seq_printf(m, "device name=%pD dev=%s iommu_group=", kvf->file,
+			   parent ? dev_name(parent) : "-");
+		if (parent)
+			grp = iommu_group_get(parent);
+		if (grp) {
+			seq_printf(m, "%d", iommu_group_id(grp));
+			iommu_group_put(grp);
+		} else {
+			seq_putc(m, '-');
+		}
+	}
+	seq_printf(m, " coherent=%s", str_yes_no(coherent));
+#ifdef CONFIG_SPAPR_TCE_IOMMU
+	seq_printf(m, " spapr_tce=%s", str_yes_no(kvf->iommu_group));
+#endif
+	seq_putc(m, '\n');
+}
+
+/*
+ * The VM's debugfs file "vfio": a line per tracked file, then the totals
+ * from the device's own counters (Documentation/virt/kvm/devices/vfio.rst
+ * gives the format).  It is read under kv->lock, as an operation runs.
+ * Release removes it before anything else, and debugfs_remove() waits for
+ * a read in progress; that wait, under kvm->lock, cannot close a cycle: a
+ * read takes only kv->lock and the VFIO group lock of a coherency query,
+ * and at release no operation of the device can hold kv->lock.
+ */
+static int kvm_vfio_debugfs_show(struct seq_file *m, void *unused)
+{
+	struct kvm_vfio *kv = m->private;
+	struct rb_node *n;
+
+	mutex_lock(&kv->lock);
+	for (n = rb_first(&kv->files); n; n = rb_next(n))
+		kvm_vfio_show_file(m, kv,
+				   rb_entry(n, struct kvm_vfio_file, node));
+	seq_printf(m, "total files=%lu groups=%zu noncoherent_devices=%lu noncoherent_dma=%s\n",
+		   kv->nr_files, list_count_nodes(&kv->groups),
+		   kv->nr_noncoherent_devs, str_yes_no(kv->noncoherent));
+	mutex_unlock(&kv->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvm_vfio_debugfs);
+
+/* After create, without kvm->lock: the VM's folder is there by now. */
+static void kvm_vfio_init(struct kvm_device *dev)
+{
+	struct kvm_vfio *kv = dev->private;
+	struct dentry *dir = dev->kvm->debugfs_dentry;
+
+	if (!IS_ERR_OR_NULL(dir))
+		kv->debugfs = debugfs_create_file("vfio", 0444, dir, kv,
+						  &kvm_vfio_debugfs_fops);
+}
+
+static void kvm_vfio_debugfs_remove(struct kvm_vfio *kv)
+{
+	debugfs_remove(kv->debugfs);
+}
+#else
+static void kvm_vfio_init(struct kvm_device *dev)
+{
+}
+
+static void kvm_vfio_debugfs_remove(struct kvm_vfio *kv)
+{
+}
+#endif /* CONFIG_DEBUG_FS */
+
 /*
  * The last fput of the device's fd: no ioctl on it is in flight or can
  * start, so kv->lock is not needed and not taken.  KVM holds kvm->lock
@@ -679,6 +798,7 @@ static void kvm_vfio_release(struct kvm_device *dev)
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf, *next;
 
+	kvm_vfio_debugfs_remove(kv);
 	trace_kvm_vfio_release(dev->kvm, kv->nr_files);
 	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
 		kvm_vfio_put_file(dev, kvf);
@@ -705,6 +825,7 @@ static const struct kvm_device_ops kvm_vfio_ops = {
 	.name = "kvm-vfio",
 	.owner = THIS_MODULE,
 	.create = kvm_vfio_create,
+	.init = kvm_vfio_init,
 	.release = kvm_vfio_release,
 	.set_attr = kvm_vfio_set_attr,
 	.has_attr = kvm_vfio_has_attr,

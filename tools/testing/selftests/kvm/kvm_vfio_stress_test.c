@@ -10,7 +10,8 @@
  * device, and short-lived VMs with their own kvm-vfio device.  Every return
  * value must be in the allowed set of its operation; afterwards the group
  * can be reopened (a cdev reference the device failed to put is left to
- * kmemleak).
+ * kmemleak).  Meanwhile a reader thread reads the debugfs views of all
+ * those VMs, racing ADD, DEL and release (view_reads in its figure).
  *
  * The regression cases scale with KVM_VFIO_STRESS_OPS too: a twentieth of
  * it ADD/DEL calls on one fd, and 300 VMs per 1,000,000 operations (at
@@ -41,6 +42,10 @@ struct worker {
 };
 
 struct stress {
+	pthread_t reader;
+	bool stop;		/* the workers are done: the reader stops */
+	unsigned long view_reads;
+	char view_bad[200];	/* the reader's first wrong read, if any */
 	int kvm_fd, vm_fd, dev_fd;
 	int group, container, iommufd;
 	const char *cdev;
@@ -176,6 +181,83 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * Reads the debugfs views of every VM of this process while the workers
+ * run: the main VM's view must always read and end with its totals; the
+ * short-lived VMs' views may go between the listing and the read (ENOENT)
+ * or during it (EIO), which is the release path being raced.  Without a
+ * view (the stock kernel) it reads nothing, and its figure says 0.
+ */
+/*
+ * Read the open view @fd to its end, which can be long (files the VMM
+ * closed without DEL stay tracked): its last 200 bytes into @tail, its
+ * length, or -errno.
+ */
+static ssize_t view_tail(int fd, char *tail)
+{
+	static __thread char chunk[65536];
+	size_t len = 0, keep = 0;
+	ssize_t n;
+
+	tail[0] = 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		len += n;
+		if (n >= 200) {
+			memcpy(tail, chunk + n - 200, 200);
+			keep = 200;
+		} else {
+			size_t drop = keep + n > 200 ? keep + n - 200 : 0;
+
+			memmove(tail, tail + drop, keep - drop);
+			memcpy(tail + keep - drop, chunk, n);
+			keep = keep - drop + n;
+		}
+		tail[keep] = 0;
+	}
+	return n < 0 ? -errno : (ssize_t)len;
+}
+
+static void *reader_fn(void *arg)
+{
+	struct stress *s = arg;
+	char path[300], tail[201], main_view[128];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+
+	view_path(s->vm_fd, main_view, sizeof(main_view));
+	if (access(main_view, R_OK))
+		return NULL;
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !s->view_bad[0]) {
+		d = opendir(KVM_DEBUGFS);
+		if (!d)
+			break;
+		while ((de = readdir(d))) {
+			int fd;
+
+			if (atoi(de->d_name) != getpid())
+				continue;
+			snprintf(path, sizeof(path), KVM_DEBUGFS "/%s/vfio",
+				 de->d_name);
+			fd = open(path, O_RDONLY);
+			n = fd < 0 ? -errno : view_tail(fd, tail);
+			if (fd >= 0)
+				close(fd);
+			if (!strcmp(path, main_view) &&
+			    (n < 0 || !strstr(tail, "total files=")))
+				snprintf(s->view_bad, sizeof(s->view_bad),
+					 "reading %.100s: %s", path,
+					 n < 0 ? strerror(-n) : "no totals");
+			else if (n < 0 && n != -ENOENT && n != -EIO)
+				snprintf(s->view_bad, sizeof(s->view_bad),
+					 "reading %.100s: %s", path, strerror(-n));
+			s->view_reads += n >= 0;
+		}
+		closedir(d);
+	}
+	return NULL;
+}
+
 FIXTURE(stress) {
 	struct stress s;
 	const char *group_path;
@@ -234,6 +316,8 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 	int i, j, ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = pthread_create(&s->reader, NULL, reader_fn, s);
+	ASSERT_EQ(0, ret) TH_LOG("pthread_create: %s", strerror(ret));
 	/* Never leave the test with workers running: join what started. */
 	for (i = 0; i < s->nr_threads && !ret; i++)
 		ret = pthread_create(&s->w[i].thread, NULL, worker_fn, &s->w[i]);
@@ -241,6 +325,8 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 		s->nr_threads = i - 1;
 	for (i = 0; i < s->nr_threads; i++)
 		pthread_join(s->w[i].thread, NULL);
+	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+	pthread_join(s->reader, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("pthread_create: %s", strerror(ret));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -250,9 +336,12 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 		vms += s->w[i].vms;
 		EXPECT_EQ(0, s->w[i].bad[0]) TH_LOG("thread %d: %s", i, s->w[i].bad);
 	}
-	printf("# kvm-vfio-figures: stress ops=%lu threads=%d seconds=%.1f seed=%#lx vms=%lu\n",
+	EXPECT_EQ(0, s->view_bad[0]) TH_LOG("view reader: %s", s->view_bad);
+	/* One line, in two calls: the format is longer than a line. */
+	printf("# kvm-vfio-figures: stress ops=%lu threads=%d seconds=%.1f seed=%#lx vms=%lu",
 	       total, s->nr_threads, secs, env_ul("KVM_VFIO_SEED", 0x6b766d76),
 	       vms);
+	printf(" view_reads=%lu\n", s->view_reads);
 
 	/* The oracle: close everything, nothing may stay referenced. */
 	for (i = 0; i < s->nr_threads; i++)

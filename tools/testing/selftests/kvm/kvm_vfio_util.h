@@ -333,6 +333,53 @@ static inline int cdev_bind(int device, int iommufd)
 
 #endif
 
+/* ---- the VM's debugfs view ------------------------------------------- */
+
+#define KVM_DEBUGFS	"/sys/kernel/debug/kvm"
+#define NO_VIEW		"no kvm-vfio debugfs view: kvm-vfio's own device " \
+			"(not the stock one), CONFIG_DEBUG_FS and debugfs " \
+			"mounted are needed"
+
+/* The kvm-vfio view of the VM @vm_fd of this process: its path. */
+static inline const char *view_path(int vm_fd, char *buf, size_t size)
+{
+	snprintf(buf, size, KVM_DEBUGFS "/%d-%d/vfio", (int)getpid(), vm_fd);
+	return buf;
+}
+
+/* Read the open view @fd whole, from its start: its length, or -errno. */
+static inline ssize_t view_pread(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < size - 1) {
+		n = pread(fd, buf + len, size - 1 - len, len);
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		len += n;
+	}
+	buf[len] = 0;
+	return len;
+}
+
+/* The view of the VM @vm_fd into @buf: its length, or -errno. */
+static inline ssize_t view_read(int vm_fd, char *buf, size_t size)
+{
+	char path[128];
+	ssize_t ret;
+	int fd;
+
+	fd = open(view_path(vm_fd, path, sizeof(path)), O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ret = view_pread(fd, buf, size);
+	close(fd);
+	return ret;
+}
+
 /* ---- for kselftest_harness programs ---------------------------------- */
 #ifdef __KSELFTEST_HARNESS_H
 

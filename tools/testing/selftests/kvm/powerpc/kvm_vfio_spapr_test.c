@@ -541,6 +541,56 @@ static void spapr_again(struct __test_metadata *_metadata,
 	test_cmd_tce(self->dev_fd, self->group, self->table);
 }
 
+/*
+ * The debugfs view of the VM: reads @want for the one group, then the
+ * totals, with noncoherent_dma following the group's coherency.
+ */
+static void view_expect(struct __test_metadata *_metadata,
+			struct _test_data_spapr *self, const char *tce)
+{
+	char buf[4096], want[400], grp[64], coh[8];
+	const char *path = sysdev_group_path(self->sysdev);
+
+	ASSERT_LT(0, view_read(self->vm_fd, buf, sizeof(buf)));
+	snprintf(grp, sizeof(grp), "%s", strrchr(path, '/') + 1);
+	if (!tce) {
+		ASSERT_STREQ("total files=0 groups=0 noncoherent_devices=0 noncoherent_dma=no\n",
+			     buf);
+		return;
+	}
+	/* VFIO's answer for a pseries group: whatever it is, it decides. */
+	ASSERT_EQ(1, sscanf(buf, "group name=%*s dev=- iommu_group=%*s coherent=%7s",
+			    coh)) TH_LOG("%s", buf);
+	snprintf(want, sizeof(want),
+		 "group name=%s dev=- iommu_group=%s coherent=%s spapr_tce=%s\n"
+		 "total files=1 groups=1 noncoherent_devices=0 noncoherent_dma=%s\n",
+		 grp, grp, coh, tce, strcmp(coh, "no") ? "no" : "yes");
+	ASSERT_STREQ(want, buf);
+}
+
+/* The debugfs view follows ADD, SET_SPAPR_TCE, DEL and release. */
+TEST_F(spapr, view_shows_table)
+{
+	char buf[4096], path[128];
+
+	if (view_read(self->vm_fd, buf, sizeof(buf)) < 0)
+		SKIP(return, NO_VIEW);
+	view_expect(_metadata, self, NULL);
+	test_cmd_add(self->dev_fd, self->group);
+	view_expect(_metadata, self, "no");
+	spapr_window(_metadata, self, variant->iommu_type);
+	test_cmd_tce(self->dev_fd, self->group, self->table);
+	view_expect(_metadata, self, "yes");
+	test_cmd_del(self->dev_fd, self->group);
+	view_expect(_metadata, self, NULL);
+	test_cmd_add(self->dev_fd, self->group);
+	view_expect(_metadata, self, "no");
+	view_path(self->vm_fd, path, sizeof(path));
+	close_fd(&self->dev_fd);
+	ASSERT_EQ(-1, access(path, F_OK));
+	ASSERT_EQ(ENOENT, errno);
+}
+
 /* S1, D-rows: DEL after attach drops the group; it can be used again. */
 TEST_F(spapr, del_after_attach_drops_group)
 {
