@@ -204,6 +204,7 @@ int main(void)
 	     sys(open(group_path, O_RDWR)), -EBUSY);
 	printf("  close the kvm-vfio device fd\n");
 	close(dev);
+	show_stat();
 	r = step("reopen the group after the device is closed",
 		 sys(open(group_path, O_RDWR)), 1);
 	close(r);
