@@ -261,10 +261,14 @@ configure() {
 config_check() {
 	local variant=$1 out=$2 when=$3 log=$4 opt missing=()
 	config_frags
-	# The last fragment that sets an option wins, as in merge_config.sh.
+	# The last fragment that sets an option wins, as in merge_config.sh,
+	# an "is not set" line too (it then asks nothing: an option that
+	# something selects may come back, see slim.config).
 	while read -r opt; do
 		grep -qx "$opt" "$out/.config" || missing+=("$opt")
-	done < <(grep -h '^CONFIG_' "${FRAGS[@]}" | tac | sort -u -t= -k1,1)
+	done < <(sed -n -e 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1=n/p' \
+		-e '/^CONFIG_/p' "${FRAGS[@]}" | tac | sort -u -t= -k1,1 |
+		grep -v '=n$')
 	[ ${#missing[@]} -eq 0 ] && return 0
 	rm -f "$out/.kvm-vfio-config"
 	die "$variant: options not set after $when: ${missing[*]} (unmet dependencies, or a patch or Kconfig change dropped them?); see $log"
