@@ -218,6 +218,11 @@ config_frags() {
 	local f
 	FRAGS=()
 	for f in ${V_CONFIG//,/ }; do
+		# The KVM selftests' own fragment, from the kernel's tree.
+		if [ "$f" = kvm-selftests ]; then
+			FRAGS+=("$(variant_tree "$variant")/tools/testing/selftests/kvm/config")
+			continue
+		fi
 		FRAGS+=("$BENCH_DIR/config/$f.config")
 		# Per-line additions, only where an option changed name or appeared.
 		[ "$f" != base ] || [ ! -f "$BENCH_DIR/config/line-$KLINE.config" ] ||

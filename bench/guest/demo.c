@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 
 #include "kvm_vfio_util.h"
 #include "../../virt/kvm/vfio/test_driver.h"
@@ -51,11 +52,16 @@ static int sys(int r)
 static void show_stat(void)
 {
 	char cmd[64];
+	int st;
 
 	snprintf(cmd, sizeof(cmd), "/tests/kvm_vfio_stat -p %d", (int)getpid());
 	printf("  $ kvm_vfio_stat -p %d\n", (int)getpid());
 	fflush(stdout);
-	step("kvm_vfio_stat exits 0", system(cmd) ? -EIO : 0, 0);
+	st = system(cmd);
+	if (st)
+		printf("  kvm_vfio_stat: exit status %d\n",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : st);
+	step("kvm_vfio_stat exits 0", st ? -EIO : 0, 0);
 }
 
 /* The VM the test driver's open_device() was given, as it names VMs. */

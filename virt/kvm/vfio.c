@@ -12,12 +12,10 @@
  * (SR-IOV VFs and mdevs reach thousands).
  */
 
-#include <linux/cdev.h>
 #include <linux/debugfs.h>
-#include <linux/device.h>
 #include <linux/errno.h>
 #include <linux/file.h>
-#include <linux/iommu.h>
+#include <linux/fs.h>
 #include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -70,9 +68,10 @@ struct kvm_vfio_hooks {
  * @group_node:	  entry in &kvm_vfio.groups (group files only)
  * @file:	  the device's own reference to the group or device file
  * @is_group:	  @file is a VFIO group file
- * @noncoherent:  device files only: VFIO's answer at ADD that the device's
- *		  IOMMU does not enforce cache coherency (see
- *		  kvm_vfio_update_coherency())
+ * @noncoherent:  VFIO's answer that the file's IOMMU does not enforce cache
+ *		  coherency: for a device file the answer at ADD, for a group
+ *		  the last one the device was given (at ADD, and by
+ *		  kvm_vfio_update_coherency()), kept for the debugfs view
  * @iommu_group:  sPAPR only: reference taken by the first SET_SPAPR_TCE
  */
 struct kvm_vfio_file {
@@ -90,9 +89,10 @@ struct kvm_vfio_file {
  * struct kvm_vfio - state of one kvm-vfio device
  * @lock:	protects all fields below and serialises this device's calls
  *		into VFIO for its files (vfio_file_set_kvm, coherency queries,
- *		sPAPR attach), and reads of @debugfs with them.  Order:
- *		@lock -> VFIO's locks.  Never taken under kvm->lock: release
- *		runs without it (see kvm_vfio_release()).
+ *		sPAPR attach); a read of @debugfs takes it too, and calls
+ *		nothing under it.  Order: @lock -> VFIO's locks.  Never taken
+ *		under kvm->lock: release runs without it (see
+ *		kvm_vfio_release()).
  * @files:	tracked files, an rbtree keyed by struct file pointer
  * @groups:	tracked group files; the last one found non-coherent first
  * @nr_files:	number of entries in @files
@@ -102,9 +102,9 @@ struct kvm_vfio_file {
  *		the operation in progress (kvm_vfio_op_begin())
  * @stale_from:	CONFIG_KVM_VFIO_DEBUG_COHERENCY: the file from which the next
  *		check goes on (see kvm_vfio_stale_coherency())
- * @debugfs:	the file "vfio" in the VM's debugfs folder (CONFIG_DEBUG_FS),
- *		or NULL or an error pointer when there is none; set at init,
- *		removed first thing at release (see kvm_vfio_debugfs_show())
+ * @debugfs:	the file "vfio" in the VM's debugfs directory, or an error
+ *		pointer when there is none; created at init, removed first
+ *		thing at release (see kvm_vfio_debugfs_show())
  */
 struct kvm_vfio {
 	struct mutex lock;	/* protects this struct, see above */
@@ -117,9 +117,7 @@ struct kvm_vfio {
 #ifdef CONFIG_KVM_VFIO_DEBUG_COHERENCY
 	struct file *stale_from;
 #endif
-#ifdef CONFIG_DEBUG_FS
 	struct dentry *debugfs;
-#endif
 };
 
 static void kvm_vfio_hooks_put(struct kvm_vfio_hooks *h)
@@ -345,8 +343,9 @@ static unsigned long kvm_vfio_stale_coherency(struct kvm_vfio *kv)
  * file's answer is cached at ADD: VFIO reports its IOMMU's fixed capability
  * (CONFIG_KVM_VFIO_DEBUG_COHERENCY checks that it stays so).  A group's
  * answer follows the devices in it, so groups are asked again, as upstream
- * does, unless a device file already decides; the first non-coherent group
- * moves to the front so the next walk usually stops there.
+ * does, unless a device file already decides (each answer is kept, for the
+ * debugfs view); the first non-coherent group moves to the front so the
+ * next walk usually stops there.
  */
 static void kvm_vfio_update_coherency(struct kvm_device *dev)
 {
@@ -362,7 +361,8 @@ static void kvm_vfio_update_coherency(struct kvm_device *dev)
 
 	if (!noncoherent && h->enforced_coherent) {
 		list_for_each_entry(kvf, &kv->groups, group_node) {
-			if (!h->enforced_coherent(kvf->file)) {
+			kvf->noncoherent = !h->enforced_coherent(kvf->file);
+			if (kvf->noncoherent) {
 				noncoherent = true;
 				list_move(&kvf->group_node, &kv->groups);
 				break;
@@ -485,13 +485,11 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 
 	kvf->file = get_file(file);
 	kvf->is_group = *kind == KVM_VFIO_KIND_GROUP;
-	if (kvf->is_group) {
+	kvf->noncoherent = !h->enforced_coherent(file);
+	if (kvf->is_group)
 		list_add_tail(&kvf->group_node, &kv->groups);
-	} else {
-		kvf->noncoherent = !h->enforced_coherent(file);
-		if (kvf->noncoherent)
-			kv->nr_noncoherent_devs++;
-	}
+	else if (kvf->noncoherent)
+		kv->nr_noncoherent_devs++;
 	rb_link_node(&kvf->node, parent, link);
 	rb_insert_color(&kvf->node, &kv->files);
 	kv->nr_files++;
@@ -675,58 +673,28 @@ static int kvm_vfio_has_attr(struct kvm_device *dev,
 	}
 }
 
-#ifdef CONFIG_DEBUG_FS
 /*
- * The struct device of a tracked file's character device, through its
- * cdev: VFIO adds its group and device nodes with cdev_device_add(), which
- * makes the device the cdev's parent.  NULL for a file that is not a
- * character device (the device fd of VFIO_GROUP_GET_DEVICE_FD).  Our
- * reference to the file pins the cdev, and the cdev its device.
+ * One line of the debugfs view for @kvf: its kind, the path the VMM opened
+ * (escaped: a node's name is the user's choice), the number of its
+ * character device (none for the device fd of VFIO_GROUP_GET_DEVICE_FD),
+ * and VFIO's last answer on its coherency.  What VFIO knows of the file
+ * (its device, its IOMMU group) is VFIO's to show: userspace finds it in
+ * sysfs from the device number (tools/kvm/kvm_vfio_stat does).
  */
-static struct device *kvm_vfio_file_chrdev(struct file *file)
+static void kvm_vfio_show_file(struct seq_file *m, struct kvm_vfio_file *kvf)
 {
-	struct inode *inode = file_inode(file);
+	struct inode *inode = file_inode(kvf->file);
 
-	if (!S_ISCHR(inode->i_mode) || !inode->i_cdev ||
-	    !inode->i_cdev->kobj.parent)
-		return NULL;
-	return kobj_to_dev(inode->i_cdev->kobj.parent);
-}
-
-/*
- * One line for @kvf: its kind, the name the VMM opened, the device behind
- * it and its IOMMU group (a VFIO group's node is named after its IOMMU
- * group), and whether DMA through it is coherent: a group's answer is
- * asked now, a device file's is the one cached at ADD.
- */
-static void kvm_vfio_show_file(struct seq_file *m, struct kvm_vfio *kv,
-			       struct kvm_vfio_file *kvf)
-{
-	struct device *chrdev = kvm_vfio_file_chrdev(kvf->file);
-	struct device *parent = chrdev ? chrdev->parent : NULL;
-	struct iommu_group *grp = NULL;
-	bool coherent;
-
-	if (kvf->is_group) {
-		coherent = kv->hooks.enforced_coherent(kvf->file);
-		seq_printf(m, "group name=%pD dev=- iommu_group=%s", kvf->file,
-			   chrdev ? dev_name(chrdev) : "-");
-	} else {
-		coherent = !kvf->noncoherent;
-		seq_printf(m, "device name=%pD dev=%s iommu_group=", kvf->file,
-			   parent ? dev_name(parent) : "-");
-		if (parent)
-			grp = iommu_group_get(parent);
-		if (grp) {
-			seq_printf(m, "%d", iommu_group_id(grp));
-			iommu_group_put(grp);
-		} else {
-			seq_putc(m, '-');
-		}
-	}
-	seq_printf(m, " coherent=%s", str_yes_no(coherent));
+	seq_printf(m, "%s name=", kvf->is_group ? "group" : "device");
+	seq_file_path(m, kvf->file, " \t\n\\");
+	if (S_ISCHR(inode->i_mode))
+		seq_printf(m, " rdev=%u:%u", MAJOR(inode->i_rdev),
+			   MINOR(inode->i_rdev));
+	else
+		seq_puts(m, " rdev=-");
+	seq_printf(m, " coherent=%s", str_yes_no(!kvf->noncoherent));
 #ifdef CONFIG_SPAPR_TCE_IOMMU
-	seq_printf(m, " spapr_tce=%s", str_yes_no(kvf->iommu_group));
+	seq_printf(m, " spapr_tce=%s", str_yes_no(!!kvf->iommu_group));
 #endif
 	seq_putc(m, '\n');
 }
@@ -734,11 +702,11 @@ static void kvm_vfio_show_file(struct seq_file *m, struct kvm_vfio *kv,
 /*
  * The VM's debugfs file "vfio": a line per tracked file, then the totals
  * from the device's own counters (Documentation/virt/kvm/devices/vfio.rst
- * gives the format).  It is read under kv->lock, as an operation runs.
- * Release removes it before anything else, and debugfs_remove() waits for
- * a read in progress; that wait, under kvm->lock, cannot close a cycle: a
- * read takes only kv->lock and the VFIO group lock of a coherency query,
- * and at release no operation of the device can hold kv->lock.
+ * gives the format).  The read holds kv->lock, so that it sees the device
+ * between two operations, and calls nothing under it.  That matters at
+ * release, which runs under kvm->lock and waits in debugfs_remove() for a
+ * read in progress: the read can wait only for kv->lock, which no
+ * operation holds once the device's fd is released.
  */
 static int kvm_vfio_debugfs_show(struct seq_file *m, void *unused)
 {
@@ -747,40 +715,44 @@ static int kvm_vfio_debugfs_show(struct seq_file *m, void *unused)
 
 	mutex_lock(&kv->lock);
 	for (n = rb_first(&kv->files); n; n = rb_next(n))
-		kvm_vfio_show_file(m, kv,
-				   rb_entry(n, struct kvm_vfio_file, node));
+		kvm_vfio_show_file(m, rb_entry(n, struct kvm_vfio_file, node));
 	seq_printf(m, "total files=%lu groups=%zu noncoherent_devices=%lu noncoherent_dma=%s\n",
 		   kv->nr_files, list_count_nodes(&kv->groups),
 		   kv->nr_noncoherent_devs, str_yes_no(kv->noncoherent));
 	mutex_unlock(&kv->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(kvm_vfio_debugfs);
 
-/* After create, without kvm->lock: the VM's folder is there by now. */
-static void kvm_vfio_init(struct kvm_device *dev)
+/*
+ * Sized for the files tracked when it is opened (a line is well under 128
+ * bytes), so that a device with thousands of files is shown in one pass
+ * under kv->lock rather than in one pass per doubling of the buffer.
+ */
+static int kvm_vfio_debugfs_open(struct inode *inode, struct file *file)
+{
+	struct kvm_vfio *kv = inode->i_private;
+
+	return single_open_size(file, kvm_vfio_debugfs_show, kv,
+				/* a size hint: files come and go meanwhile */
+				(data_race(kv->nr_files) + 1) * 128);
+}
+
+static const struct file_operations kvm_vfio_debugfs_fops = {
+	.owner = THIS_MODULE,
+	.open = kvm_vfio_debugfs_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+/* The .init of the device: after create, and without kvm->lock. */
+static void kvm_vfio_debugfs_init(struct kvm_device *dev)
 {
 	struct kvm_vfio *kv = dev->private;
-	struct dentry *dir = dev->kvm->debugfs_dentry;
 
-	if (!IS_ERR_OR_NULL(dir))
-		kv->debugfs = debugfs_create_file("vfio", 0444, dir, kv,
-						  &kvm_vfio_debugfs_fops);
+	kv->debugfs = debugfs_create_file("vfio", 0444, dev->kvm->debugfs_dentry,
+					  kv, &kvm_vfio_debugfs_fops);
 }
-
-static void kvm_vfio_debugfs_remove(struct kvm_vfio *kv)
-{
-	debugfs_remove(kv->debugfs);
-}
-#else
-static void kvm_vfio_init(struct kvm_device *dev)
-{
-}
-
-static void kvm_vfio_debugfs_remove(struct kvm_vfio *kv)
-{
-}
-#endif /* CONFIG_DEBUG_FS */
 
 /*
  * The last fput of the device's fd: no ioctl on it is in flight or can
@@ -798,7 +770,7 @@ static void kvm_vfio_release(struct kvm_device *dev)
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf, *next;
 
-	kvm_vfio_debugfs_remove(kv);
+	debugfs_remove(kv->debugfs);
 	trace_kvm_vfio_release(dev->kvm, kv->nr_files);
 	rbtree_postorder_for_each_entry_safe(kvf, next, &kv->files, node)
 		kvm_vfio_put_file(dev, kvf);
@@ -825,7 +797,7 @@ static const struct kvm_device_ops kvm_vfio_ops = {
 	.name = "kvm-vfio",
 	.owner = THIS_MODULE,
 	.create = kvm_vfio_create,
-	.init = kvm_vfio_init,
+	.init = kvm_vfio_debugfs_init,
 	.release = kvm_vfio_release,
 	.set_attr = kvm_vfio_set_attr,
 	.has_attr = kvm_vfio_has_attr,

@@ -7,18 +7,20 @@
  * cdev paths, the legacy group alias of crosvm and rust-vmm), after failed
  * calls, DEL, close and release, the test reads the view and compares it
  * with its own model of what the device holds: one line per file (kind,
- * name, device, IOMMU group, coherent or not, taken from sysfs, not from
- * the view), and the totals with whether the VM is registered for
- * non-coherent DMA (any file not coherent).  The files are the mtty mdev
- * (not coherent) and, where the guest has it, QEMU's edu on vfio-pci
- * behind intel-iommu with snoop control (coherent).  The view is gone
- * after release, and a reader that kept it open gets EIO, not freed
- * memory.
+ * path, character device number from stat(), coherent or not), then the
+ * totals and the device's own noncoherent_dma flag (any file not
+ * coherent; kvm_vfio_trace_test checks KVM's side of it).  The files are
+ * the mtty mdev (not coherent) and, where the guest has it, QEMU's edu on
+ * vfio-pci, whose coherency VFIO_DMA_CC_IOMMU gives (coherent behind
+ * intel-iommu with snoop control, not behind arm64's SMMUv3).  The view is
+ * gone after release, and reads racing release get data or EIO.
  *
- * The stock kernel has no view: every case SKIPs there, with the reason.
+ * The stock kernel has no view: every case SKIPs there, with the reason;
+ * a kernel with kvm-vfio's trace events but no view fails.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "kvm_vfio_util.h"
@@ -33,7 +37,7 @@
 #define VIEW_SIZE	8192
 #define MAX_LINES	16
 
-/* One file as the view must show it, built from sysfs. */
+/* One file as the view must show it, built from stat() of its node. */
 struct vfile {
 	char line[320];
 	bool group, coherent;
@@ -62,36 +66,48 @@ static const char *sysdev_iommu_group(const char *sysdev, char *buf,
 	return buf;
 }
 
-static void vfile_group(struct vfile *f, const char *sysdev, bool coherent)
+/*
+ * @path: the node the test opens; NULL for the device fd of
+ * VFIO_GROUP_GET_DEVICE_FD, which has none.  0 or -errno.
+ */
+static int vfile_init(struct vfile *f, bool group, const char *path,
+		      bool coherent)
 {
-	char grp[64];
+	struct stat st;
 
-	sysdev_iommu_group(sysdev, grp, sizeof(grp));
-	snprintf(f->line, sizeof(f->line),
-		 "group name=%s dev=- iommu_group=%s coherent=%s",
-		 grp, grp, coherent ? "yes" : "no");
-	f->group = true;
+	f->group = group;
 	f->coherent = coherent;
+	if (!path) {
+		snprintf(f->line, sizeof(f->line),
+			 "device name=anon_inode:[vfio-device] rdev=- coherent=%s",
+			 coherent ? "yes" : "no");
+		return 0;
+	}
+	if (stat(path, &st))
+		return -errno;
+	snprintf(f->line, sizeof(f->line), "%s name=%s rdev=%u:%u coherent=%s",
+		 group ? "group" : "device", path, major(st.st_rdev),
+		 minor(st.st_rdev), coherent ? "yes" : "no");
+	return 0;
 }
 
-/* @cdev: the device cdev's path; NULL for VFIO_GROUP_GET_DEVICE_FD's fd */
-static void vfile_device(struct vfile *f, const char *sysdev,
-			 const char *cdev, bool coherent)
+/*
+ * VFIO's own word on the coherency of the device at @sysdev: its group in
+ * a type1 container, asked VFIO_DMA_CC_IOMMU.  1 or 0, or -errno.
+ */
+static int sysdev_dma_cc(const char *sysdev)
 {
-	char grp[64];
+	struct group_chain c;
+	int ret;
 
-	if (cdev)
-		snprintf(f->line, sizeof(f->line),
-			 "device name=%s dev=%s iommu_group=%s coherent=%s",
-			 base(cdev), base(sysdev),
-			 sysdev_iommu_group(sysdev, grp, sizeof(grp)),
-			 coherent ? "yes" : "no");
-	else
-		snprintf(f->line, sizeof(f->line),
-			 "device name=[vfio-device] dev=- iommu_group=- coherent=%s",
-			 coherent ? "yes" : "no");
-	f->group = false;
-	f->coherent = coherent;
+	ret = group_chain_open_dev(&c, sysdev_group_path(sysdev), NULL);
+	if (!ret) {
+		ret = ioctl(c.container, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
+		if (ret < 0)
+			ret = -errno;
+	}
+	group_chain_close(&c);
+	return ret;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -115,6 +131,10 @@ static int view_check(struct __test_metadata *_metadata, int vm_fd,
 	len = view_read(vm_fd, buf, sizeof(buf));
 	if (len < 0) {
 		TH_LOG("reading the view: %s", strerror(-len));
+		return -1;
+	}
+	if (!len || buf[len - 1] != '\n' || strstr(buf, "\n\n")) {
+		TH_LOG("the view is not whole lines:\n%s", buf);
 		return -1;
 	}
 	for (line = strtok_r(buf, "\n", &save); line;
@@ -161,23 +181,29 @@ static int view_check(struct __test_metadata *_metadata, int vm_fd,
 FIXTURE(view) {
 	int kvm_fd, vm_fd, dev_fd;
 	char mgroup_path[300], mcdev_path[300], ecdev_path[300];
+	char mdev[300], edu[300];
 	struct vfile mgroup, mcdev, mdevfd, ecdev;
-	bool edu;
 };
 
 FIXTURE_SETUP(view)
 {
 	char buf[VIEW_SIZE];
-	const char *mdev, *edu, *p;
+	const char *p;
+	ssize_t n;
+	int cc;
 
 	vm_dev_open(_metadata, &self->kvm_fd, &self->vm_fd, &self->dev_fd);
 	if (_metadata->exit_code)
 		return;
-	if (view_read(self->vm_fd, buf, sizeof(buf)) < 0)
+	n = view_read(self->vm_fd, buf, sizeof(buf));
+	if (n == -ENOENT && !kvm_vfio_events_present())
 		SKIP(return, NO_VIEW);
-	mdev = mdev_find();
-	if (!mdev)
+	ASSERT_LE(0, n) TH_LOG("reading the view of kvm-vfio's own device: %s",
+			       strerror(-n));
+	p = mdev_find();
+	if (!p)
 		SKIP(return, NO_MTTY);
+	snprintf(self->mdev, sizeof(self->mdev), "%s", p);
 	p = group_path();
 	ASSERT_NE(NULL, p);
 	snprintf(self->mgroup_path, sizeof(self->mgroup_path), "%s", p);
@@ -185,15 +211,24 @@ FIXTURE_SETUP(view)
 	if (!p)
 		SKIP(return, NO_CDEV);
 	snprintf(self->mcdev_path, sizeof(self->mcdev_path), "%s", p);
-	vfile_group(&self->mgroup, mdev, false);
-	vfile_device(&self->mcdev, mdev, self->mcdev_path, false);
-	vfile_device(&self->mdevfd, mdev, NULL, false);
-	edu = edu_find();
-	self->edu = edu && sysdev_cdev_path(edu);
-	if (self->edu) {
-		snprintf(self->ecdev_path, sizeof(self->ecdev_path), "%s",
-			 sysdev_cdev_path(edu));
-		vfile_device(&self->ecdev, edu, self->ecdev_path, true);
+	/* No IOMMU enforces snooping for an mdev. */
+	ASSERT_EQ(0, vfile_init(&self->mgroup, true, self->mgroup_path, false));
+	ASSERT_EQ(0, vfile_init(&self->mcdev, false, self->mcdev_path, false));
+	ASSERT_EQ(0, vfile_init(&self->mdevfd, false, NULL, false));
+	self->edu[0] = 0;
+	p = edu_find();
+	if (p)
+		snprintf(self->edu, sizeof(self->edu), "%s", p);
+	p = p ? sysdev_cdev_path(self->edu) : NULL;
+	if (!p || no_type1_container()) {
+		self->edu[0] = 0;
+	} else {
+		snprintf(self->ecdev_path, sizeof(self->ecdev_path), "%s", p);
+		cc = sysdev_dma_cc(self->edu);
+		ASSERT_LE(0, cc) TH_LOG("VFIO_DMA_CC_IOMMU of %s: %s", self->edu,
+					strerror(-cc));
+		ASSERT_EQ(0, vfile_init(&self->ecdev, false, self->ecdev_path,
+					cc));
 	}
 }
 
@@ -219,10 +254,10 @@ TEST_F(view, qemu_group_path)
 	struct group_chain c;
 	int ret;
 
+	if (no_type1_container())
+		SKIP(return, "%s", no_type1_container());
 	close_fd(&self->dev_fd);	/* QEMU creates it after the container */
 	ret = group_chain_open(&c, self->mgroup_path, false);
-	if (ret == -ENOENT)
-		SKIP(return, "no legacy VFIO container (/dev/vfio/vfio)");
 	ASSERT_EQ(0, ret);
 	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, self->dev_fd);
@@ -259,6 +294,7 @@ TEST_F(view, qemu_cdev_path)
 	ASSERT_EQ(0, ioctl(d, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
 	test_check_view(self->vm_fd, &self->mcdev);
 	ASSERT_EQ(0, ioctl(d, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+	test_check_view(self->vm_fd, &self->mcdev);
 	test_cmd_del(d);
 	test_check_empty(self->vm_fd);
 	close(d);
@@ -289,9 +325,9 @@ TEST_F(view, group_device_fd)
 	struct group_chain c;
 	int ret;
 
+	if (no_type1_container())
+		SKIP(return, "%s", no_type1_container());
 	ret = group_chain_open(&c, self->mgroup_path, true);
-	if (ret == -ENOENT)
-		SKIP(return, "no legacy VFIO container (/dev/vfio/vfio)");
 	ASSERT_EQ(0, ret);
 	test_cmd_add(c.device);
 	test_cmd_add(c.group);
@@ -303,13 +339,13 @@ TEST_F(view, group_device_fd)
 	group_chain_close(&c);
 }
 
-/* Coherent and non-coherent files: the VM's registration follows them. */
+/* Coherent and non-coherent files: noncoherent_dma follows them. */
 TEST_F(view, coherency_follows_files)
 {
 	int e, g, d;
 
-	if (!self->edu)
-		SKIP(return, NO_EDU);
+	if (!self->edu[0])
+		SKIP(return, NO_EDU " in a type1 container");
 	test_cmd_open(e, self->ecdev_path);
 	test_cmd_open(g, self->mgroup_path);
 	test_cmd_open(d, self->mcdev_path);
@@ -395,6 +431,7 @@ TEST_F(view, reader_open_across_release)
 /* Two VMs, one file in both: each view is its own VM's. */
 TEST_F(view, two_vms_two_views)
 {
+	char path2[128];
 	int vm2, dev2, d;
 
 	vm2 = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
@@ -409,53 +446,142 @@ TEST_F(view, two_vms_two_views)
 	test_cmd_del(d);
 	test_check_empty(self->vm_fd);
 	test_check_view(vm2, &self->mcdev);
+	view_path(vm2, path2, sizeof(path2));
 	close(dev2);
+	ASSERT_EQ(-1, access(path2, F_OK));
+	ASSERT_EQ(ENOENT, errno);
 	close(vm2);
 	test_check_empty(self->vm_fd);
 	close(d);
 }
 
-/* The output of tools/kvm/kvm_vfio_stat -p <our pid>, or NULL. */
-static char *stat_tool(const char *tool, char *buf, size_t size)
+struct race {
+	int fd;			/* the open view */
+	bool stop;		/* __atomic */
+	unsigned long data, eio, other;	/* eio: __atomic */
+	int other_err;
+};
+
+static void *race_reader(void *arg)
+{
+	struct race *r = arg;
+	char buf[VIEW_SIZE];
+	ssize_t n;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		n = view_pread(r->fd, buf, sizeof(buf));
+		if (n > 0 && strstr(buf, "total files="))
+			r->data++;
+		else if (n == -EIO)
+			__atomic_add_fetch(&r->eio, 1, __ATOMIC_RELAXED);
+		else if (!r->other++)
+			r->other_err = n < 0 ? (int)-n : 0;
+	}
+	return NULL;
+}
+
+#define RACE_ROUNDS	50
+
+/*
+ * Reads in progress while the device is released: debugfs_remove() waits
+ * for them under kvm->lock.  Every read gives the whole view or EIO, and
+ * after release only EIO; lockdep and KASAN watch the rest.
+ */
+TEST_F(view, reads_race_release)
+{
+	struct race r = { 0 };
+	unsigned long after;
+	char path[128];
+	pthread_t t;
+	int i, d;
+
+	test_cmd_open(d, self->mcdev_path);
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		if (self->dev_fd < 0) {
+			self->dev_fd = create_vfio_dev(self->vm_fd, 0);
+			ASSERT_LE(0, self->dev_fd);
+		}
+		test_cmd_add(d);
+		r.fd = open(view_path(self->vm_fd, path, sizeof(path)), O_RDONLY);
+		ASSERT_LE(0, r.fd);
+		__atomic_store_n(&r.stop, false, __ATOMIC_RELEASE);
+		ASSERT_EQ(0, pthread_create(&t, NULL, race_reader, &r));
+		usleep(1000 * (i % 4));
+		close_fd(&self->dev_fd);
+		after = r.eio;
+		while (__atomic_load_n(&r.eio, __ATOMIC_RELAXED) == after)
+			usleep(100);
+		__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+		close(r.fd);
+		ASSERT_EQ(0, r.other) TH_LOG("a read gave neither the view nor EIO: %s",
+					     strerror(r.other_err));
+	}
+	printf("# kvm-vfio-figures: view-race rounds=%d reads=%lu eio=%lu\n",
+	       RACE_ROUNDS, r.data, r.eio);
+	close(d);
+}
+
+/* What tools/kvm/kvm_vfio_stat -p <our pid> printed, or NULL. */
+static char *stat_tool(struct __test_metadata *_metadata, const char *tool,
+		       char *buf, size_t size)
 {
 	char cmd[400];
 	size_t len;
 	FILE *p;
+	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s -p %d", tool, (int)getpid());
+	snprintf(cmd, sizeof(cmd), "%s -p %d 2>&1", tool, (int)getpid());
 	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
 	len = fread(buf, 1, size - 1, p);
 	buf[len] = 0;
-	return pclose(p) ? NULL : buf;
+	st = pclose(p);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		TH_LOG("%s: exit status %d:\n%s", cmd, st, buf);
+		return NULL;
+	}
+	return buf;
 }
 
-/* The user's tool lists this VM and what the view holds. */
+/*
+ * The user's tool lists this VM with its lines, and adds what sysfs says
+ * of the files: the device behind a cdev and its IOMMU group.
+ */
 TEST_F(view, stat_tool)
 {
 	const char *tool = getenv("KVM_VFIO_STAT") ?: "/tests/kvm_vfio_stat";
-	char buf[VIEW_SIZE], want[400];
-	int d;
+	char buf[VIEW_SIZE], want[1024], grp[64];
+	int d, g;
 
 	if (access(tool, X_OK))
 		SKIP(return, "no kvm_vfio_stat at %s (KVM_VFIO_STAT)", tool);
+	sysdev_iommu_group(self->mdev, grp, sizeof(grp));
 	test_cmd_open(d, self->mcdev_path);
+	test_cmd_open(g, self->mgroup_path);
 	test_cmd_add(d);
-	ASSERT_NE(NULL, stat_tool(tool, buf, sizeof(buf)));
+	test_cmd_add(g);
+	ASSERT_NE(NULL, stat_tool(_metadata, tool, buf, sizeof(buf)));
 	snprintf(want, sizeof(want), "VM %d-%d (", (int)getpid(), self->vm_fd);
 	ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("no '%s' in:\n%s", want, buf);
-	snprintf(want, sizeof(want), "\n  %s\n", self->mcdev.line);
+	snprintf(want, sizeof(want), "\n  %s device=%s iommu_group=%s\n",
+		 self->mcdev.line, base(self->mdev), grp);
+	ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("no '%s' in:\n%s", want, buf);
+	snprintf(want, sizeof(want), "\n  %s iommu_group=%s\n",
+		 self->mgroup.line, grp);
 	ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("no '%s' in:\n%s", want, buf);
 	test_cmd_del(d);
-	ASSERT_NE(NULL, stat_tool(tool, buf, sizeof(buf)));
+	test_cmd_del(g);
+	ASSERT_NE(NULL, stat_tool(_metadata, tool, buf, sizeof(buf)));
 	ASSERT_EQ(NULL, strstr(buf, self->mcdev.line)) TH_LOG("%s", buf);
-	ASSERT_NE(NULL, strstr(buf, "  total files=0 ")) TH_LOG("%s", buf);
+	ASSERT_NE(NULL, strstr(buf, "\n  total files=0 ")) TH_LOG("%s", buf);
 	close_fd(&self->dev_fd);
-	ASSERT_NE(NULL, stat_tool(tool, buf, sizeof(buf)));
+	ASSERT_NE(NULL, stat_tool(_metadata, tool, buf, sizeof(buf)));
 	snprintf(want, sizeof(want), "no VM of process %d has a kvm-vfio device",
 		 (int)getpid());
 	ASSERT_NE(NULL, strstr(buf, want)) TH_LOG("%s", buf);
+	close(g);
 	close(d);
 }
 

@@ -37,6 +37,7 @@ struct worker {
 	pthread_t thread;
 	uint64_t rng;
 	unsigned long ops, vms;
+	pid_t tid;		/* __atomic: its short-lived VMs are named so */
 	int priv[NR_PRIVATE];	/* fds, swapped atomically */
 	char bad[200];		/* first disallowed result, if any */
 };
@@ -44,7 +45,8 @@ struct worker {
 struct stress {
 	pthread_t reader;
 	bool stop;		/* the workers are done: the reader stops */
-	unsigned long view_reads;
+	unsigned long view_reads, vm_view_reads;	/* the latter: short-lived VMs' */
+	pid_t main_tid;		/* created the main VM */
 	char view_bad[200];	/* the reader's first wrong read, if any */
 	int kvm_fd, vm_fd, dev_fd;
 	int group, container, iommufd;
@@ -123,6 +125,7 @@ static void *worker_fn(void *arg)
 	struct stress *s = w->s;
 	unsigned long i;
 
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
 	for (i = 0; i < s->ops_per_thread && !w->bad[0]; i++) {
 		uint64_t r = rnd(&w->rng);
 		int op = r % 100, fd = pick_fd(w, r >> 8), ret;
@@ -182,20 +185,13 @@ static void *worker_fn(void *arg)
 }
 
 /*
- * Reads the debugfs views of every VM of this process while the workers
- * run: the main VM's view must always read and end with its totals; the
- * short-lived VMs' views may go between the listing and the read (ENOENT)
- * or during it (EIO), which is the release path being raced.  Without a
- * view (the stock kernel) it reads nothing, and its figure says 0.
- */
-/*
  * Read the open view @fd to its end, which can be long (files the VMM
  * closed without DEL stay tracked): its last 200 bytes into @tail, its
  * length, or -errno.
  */
 static ssize_t view_tail(int fd, char *tail)
 {
-	static __thread char chunk[65536];
+	static char chunk[65536];	/* the reader's alone */
 	size_t len = 0, keep = 0;
 	ssize_t n;
 
@@ -217,25 +213,56 @@ static ssize_t view_tail(int fd, char *tail)
 	return n < 0 ? -errno : (ssize_t)len;
 }
 
+/* A VM directory named after @tid is one of the test's. */
+static bool our_vm(struct stress *s, int tid)
+{
+	int i;
+
+	if (tid == s->main_tid)
+		return true;
+	for (i = 0; i < s->nr_threads; i++)
+		if (tid == __atomic_load_n(&s->w[i].tid, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+/*
+ * Reads the debugfs views of every VM of the test while the workers run:
+ * the main VM's (named after the fixture's thread) must always read whole,
+ * ending with its totals; the workers' short-lived VMs' (named after each
+ * worker) may go between the listing and the open (ENOENT) or during the
+ * read (EIO), which is the read racing release.  A kernel without the view
+ * reads nothing, unless it is kvm-vfio's own (it has the kvm_vfio trace
+ * events): that fails.  It rests nine times as long as a scan took (the
+ * views grow with the files the workers closed without DEL), so as not
+ * to starve the workers of kv->lock.
+ */
 static void *reader_fn(void *arg)
 {
 	struct stress *s = arg;
 	char path[300], tail[201], main_view[128];
+	struct timespec t0, t1;
 	struct dirent *de;
 	ssize_t n;
 	DIR *d;
 
-	view_path(s->vm_fd, main_view, sizeof(main_view));
-	if (access(main_view, R_OK))
+	view_path_of(s->main_tid, s->vm_fd, main_view, sizeof(main_view));
+	if (access(main_view, R_OK)) {
+		if (kvm_vfio_events_present())
+			snprintf(s->view_bad, sizeof(s->view_bad),
+				 "kvm-vfio's own kernel, but no view %s: %s",
+				 main_view, strerror(errno));
 		return NULL;
+	}
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !s->view_bad[0]) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		d = opendir(KVM_DEBUGFS);
 		if (!d)
 			break;
 		while ((de = readdir(d))) {
 			int fd;
 
-			if (atoi(de->d_name) != getpid())
+			if (!our_vm(s, atoi(de->d_name)))
 				continue;
 			snprintf(path, sizeof(path), KVM_DEBUGFS "/%s/vfio",
 				 de->d_name);
@@ -252,8 +279,13 @@ static void *reader_fn(void *arg)
 				snprintf(s->view_bad, sizeof(s->view_bad),
 					 "reading %.100s: %s", path, strerror(-n));
 			s->view_reads += n >= 0;
+			s->vm_view_reads += n >= 0 && strcmp(path, main_view);
 		}
 		closedir(d);
+		/* Hold kv->lock a tenth of the time at most. */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		usleep(1000 + 9 * ((t1.tv_sec - t0.tv_sec) * 1000000 +
+				   (t1.tv_nsec - t0.tv_nsec) / 1000));
 	}
 	return NULL;
 }
@@ -279,6 +311,7 @@ FIXTURE_SETUP(stress)
 		SKIP(return, "no mtty mdev with a group and a cdev");
 	s->vm_fd = ioctl(s->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, s->vm_fd);
+	s->main_tid = gettid();
 	s->dev_fd = create_vfio_dev(s->vm_fd, 0);
 	ASSERT_LE(0, s->dev_fd);
 	ASSERT_EQ(0, group_chain_open(&c, self->group_path, false));
@@ -341,7 +374,8 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 	printf("# kvm-vfio-figures: stress ops=%lu threads=%d seconds=%.1f seed=%#lx vms=%lu",
 	       total, s->nr_threads, secs, env_ul("KVM_VFIO_SEED", 0x6b766d76),
 	       vms);
-	printf(" view_reads=%lu\n", s->view_reads);
+	printf(" view_reads=%lu vm_view_reads=%lu\n", s->view_reads,
+	       s->vm_view_reads);
 
 	/* The oracle: close everything, nothing may stay referenced. */
 	for (i = 0; i < s->nr_threads; i++)

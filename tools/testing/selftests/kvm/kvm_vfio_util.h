@@ -336,15 +336,31 @@ static inline int cdev_bind(int device, int iommufd)
 /* ---- the VM's debugfs view ------------------------------------------- */
 
 #define KVM_DEBUGFS	"/sys/kernel/debug/kvm"
-#define NO_VIEW		"no kvm-vfio debugfs view: kvm-vfio's own device " \
-			"(not the stock one), CONFIG_DEBUG_FS and debugfs " \
-			"mounted are needed"
+#define NO_VIEW		"no kvm-vfio debugfs view in this kernel (the stock " \
+			"device has none; kvm-vfio's needs CONFIG_DEBUG_FS " \
+			"and debugfs mounted)"
 
-/* The kvm-vfio view of the VM @vm_fd of this process: its path. */
+/*
+ * The view of the VM @vm_fd that thread @tid created: KVM names a VM's
+ * directory after the creating thread, not its process.
+ */
+static inline const char *view_path_of(pid_t tid, int vm_fd, char *buf,
+				       size_t size)
+{
+	snprintf(buf, size, KVM_DEBUGFS "/%d-%d/vfio", (int)tid, vm_fd);
+	return buf;
+}
+
+/* The view of the VM @vm_fd that this thread created. */
 static inline const char *view_path(int vm_fd, char *buf, size_t size)
 {
-	snprintf(buf, size, KVM_DEBUGFS "/%d-%d/vfio", (int)getpid(), vm_fd);
-	return buf;
+	return view_path_of(gettid(), vm_fd, buf, size);
+}
+
+/* The kernel has kvm-vfio's own trace events: it is kvm-vfio's device. */
+static inline bool kvm_vfio_events_present(void)
+{
+	return !access("/sys/kernel/tracing/events/kvm_vfio", F_OK);
 }
 
 /* Read the open view @fd whole, from its start: its length, or -errno. */
@@ -378,6 +394,22 @@ static inline ssize_t view_read(int vm_fd, char *buf, size_t size)
 	ret = view_pread(fd, buf, size);
 	close(fd);
 	return ret;
+}
+
+/*
+ * Why a case cannot use the legacy container with a type1v2 IOMMU, or
+ * NULL when it can.
+ */
+static inline const char *no_type1_container(void)
+{
+	int fd = open("/dev/vfio/vfio", O_RDWR), type1;
+
+	if (fd < 0)
+		return "no legacy VFIO container (/dev/vfio/vfio)";
+	type1 = ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
+	close(fd);
+	return type1 > 0 ? NULL :
+	       "the VFIO container has no type1v2 IOMMU (CONFIG_VFIO_IOMMU_TYPE1)";
 }
 
 /* ---- for kselftest_harness programs ---------------------------------- */
