@@ -49,7 +49,8 @@ CFLAGS=(-static -pthread -O2 -g -Wall -D_GNU_SOURCE
 # build_prog OUT SRC: compile SRC, again when a file the last compile read
 # changed or went (the compiler's dependency file, kept in GUEST/deps/ so
 # that it is neither packed nor pruned with the programs), this script (the
-# flags) or the compiler changed, or there is no dependency file.  A
+# flags) or the compiler changed, there is no dependency file, or the last
+# compile was another checkout's (its dependency file names that one's).  A
 # compile that fails or warns leaves no program, so that the next run
 # compiles and reports again.
 build_prog() {
@@ -62,6 +63,9 @@ build_prog() {
 		d=$(<"$dep")
 		d=${d//\\$'\n'/ }
 		read -r -d '' -a deps <<<"${d#*: }" || true
+		# Those paths are the checkout's that compiled it: from another
+		# checkout (a worktree, CI's clone) they say nothing of ours.
+		[ "$(cat "$dep.src" 2>/dev/null)" = "$SRC_DIR" ] || deps=(/nonexistent)
 		for f in "${deps[@]}" "$BENCH_DIR/initramfs.sh" "$(command -v "$CC")"; do
 			if [ ! -e "$f" ] || [ "$f" -nt "$out" ]; then
 				stale=1
@@ -83,6 +87,7 @@ build_prog() {
 		sed 's/^/    /' "$log" | head -20 >&2
 		die "compiling $src gave warnings; see $log"
 	fi
+	echo "$SRC_DIR" >"$dep.src"
 }
 
 img="$GUEST/initramfs-$variant.cpio"

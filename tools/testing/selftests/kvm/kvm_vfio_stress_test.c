@@ -233,9 +233,9 @@ static bool our_vm(struct stress *s, int tid)
  * worker) may go between the listing and the open (ENOENT) or during the
  * read (EIO), which is the read racing release.  A kernel without the view
  * reads nothing, unless it is kvm-vfio's own (it has the kvm_vfio trace
- * events): that fails.  It rests nine times as long as a scan took (the
- * views grow with the files the workers closed without DEL), so as not
- * to starve the workers of kv->lock.
+ * events): that fails.  It rests twice as long as a scan took (the views
+ * grow with the files the workers closed without DEL), so as not to
+ * starve the workers of kv->lock.
  */
 static void *reader_fn(void *arg)
 {
@@ -282,9 +282,9 @@ static void *reader_fn(void *arg)
 			s->vm_view_reads += n >= 0 && strcmp(path, main_view);
 		}
 		closedir(d);
-		/* Hold kv->lock a tenth of the time at most. */
+		/* Read a third of the time at most. */
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		usleep(1000 + 9 * ((t1.tv_sec - t0.tv_sec) * 1000000 +
+		usleep(1000 + 2 * ((t1.tv_sec - t0.tv_sec) * 1000000 +
 				   (t1.tv_nsec - t0.tv_nsec) / 1000));
 	}
 	return NULL;
