@@ -218,6 +218,8 @@ static bool our_vm(struct stress *s, int tid)
 {
 	int i;
 
+	if (tid <= 0)		/* a worker's is 0 until it runs */
+		return false;
 	if (tid == s->main_tid)
 		return true;
 	for (i = 0; i < s->nr_threads; i++)
@@ -260,9 +262,11 @@ static void *reader_fn(void *arg)
 		if (!d)
 			break;
 		while ((de = readdir(d))) {
-			int fd;
+			int fd, tid, vm;
 
-			if (!our_vm(s, atoi(de->d_name)))
+			/* VMs are <tid>-<vm fd>; KVM's statistics are files. */
+			if (sscanf(de->d_name, "%d-%d", &tid, &vm) != 2 ||
+			    !our_vm(s, tid))
 				continue;
 			snprintf(path, sizeof(path), KVM_DEBUGFS "/%s/vfio",
 				 de->d_name);
