@@ -724,9 +724,9 @@ static int kvm_vfio_debugfs_show(struct seq_file *m, void *unused)
 }
 
 /*
- * Sized for the files tracked when it is opened (a line is well under 128
- * bytes), so that a device with thousands of files is shown in one pass
- * under kv->lock rather than in one pass per doubling of the buffer.
+ * Sized for the files tracked when it is opened (a line takes under 128
+ * bytes but for long paths), so that a device with thousands of files is
+ * shown in one pass under kv->lock, not one per doubling of the buffer.
  */
 static int kvm_vfio_debugfs_open(struct inode *inode, struct file *file)
 {
