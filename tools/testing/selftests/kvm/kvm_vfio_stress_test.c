@@ -29,6 +29,7 @@
 #define NR_SHARED	4
 #define NR_PRIVATE	4
 #define MAX_THREADS	16
+#define MAX_VIEW_SCANS	1000
 
 struct stress;
 
@@ -237,13 +238,16 @@ static bool our_vm(struct stress *s, int tid)
  * reads nothing, unless it is kvm-vfio's own (it has the kvm_vfio trace
  * events): that fails.  It rests twice as long as a scan took (the views
  * grow with the files the workers closed without DEL), so as not to
- * starve the workers of kv->lock.
+ * starve the workers of kv->lock, and stops after MAX_VIEW_SCANS scans,
+ * so that make soak's million operations are not slowed by reads of
+ * views of tens of thousands of lines.
  */
 static void *reader_fn(void *arg)
 {
 	struct stress *s = arg;
 	char path[300], tail[201], main_view[128];
 	struct timespec t0, t1;
+	int scans;
 	struct dirent *de;
 	ssize_t n;
 	DIR *d;
@@ -256,7 +260,8 @@ static void *reader_fn(void *arg)
 				 main_view, strerror(errno));
 		return NULL;
 	}
-	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) && !s->view_bad[0]) {
+	for (scans = 0; scans < MAX_VIEW_SCANS && !s->view_bad[0] &&
+	     !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); scans++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		d = opendir(KVM_DEBUGFS);
 		if (!d)
