@@ -51,22 +51,6 @@ static const char *base(const char *path)
 	return p ? p + 1 : path;
 }
 
-/* The IOMMU group number of the device at sysfs path @sysdev, or "-". */
-static const char *sysdev_iommu_group(const char *sysdev, char *buf,
-				      size_t size)
-{
-	char link[320], target[300];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "%s/iommu_group", sysdev);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return "-";
-	target[n] = 0;
-	snprintf(buf, size, "%.40s", base(target));
-	return buf;
-}
-
 /*
  * @path: the node the test opens; NULL for the device fd of
  * VFIO_GROUP_GET_DEVICE_FD, which has none.  0 or -errno.
@@ -544,12 +528,13 @@ static char *stat_tool(struct __test_metadata *_metadata, const char *tool,
 TEST_F(view, stat_tool)
 {
 	const char *tool = getenv("KVM_VFIO_STAT") ?: "/tests/kvm_vfio_stat";
-	char buf[VIEW_SIZE], want[1024], grp[64];
+	char buf[VIEW_SIZE], want[1024];
+	/* The mdev's group node, /dev/vfio/<N>, is named after its group. */
+	const char *grp = base(self->mgroup_path);
 	int d, g;
 
 	if (access(tool, X_OK))
 		SKIP(return, "no kvm_vfio_stat at %s (KVM_VFIO_STAT)", tool);
-	sysdev_iommu_group(self->mdev, grp, sizeof(grp));
 	test_cmd_open(d, self->mcdev_path);
 	test_cmd_open(g, self->mgroup_path);
 	test_cmd_add(d);
