@@ -12,6 +12,7 @@
  * (SR-IOV VFs and mdevs reach thousands).
  */
 
+#include <linux/cleanup.h>
 #include <linux/debugfs.h>
 #include <linux/errno.h>
 #include <linux/file.h>
@@ -99,7 +100,7 @@ struct kvm_vfio_file {
  * @nr_noncoherent_devs: device files in @files with @noncoherent set
  * @noncoherent: the VM is registered for non-coherent DMA
  * @hooks:	VFIO entry points; held while @nr_files is not zero, and by
- *		the operation in progress (kvm_vfio_op_begin())
+ *		the operation in progress (CLASS(kvm_vfio_op))
  * @stale_from:	CONFIG_KVM_VFIO_DEBUG_COHERENCY: the file from which the next
  *		check goes on (see kvm_vfio_stale_coherency())
  * @debugfs:	the file "vfio" in the VM's debugfs directory, or an error
@@ -183,9 +184,9 @@ fail:
 }
 
 /*
- * Start an operation under kv->lock: kv->hooks are resolved unless files
- * already hold them.  Returns false when VFIO is not loaded.  Pair with
- * kvm_vfio_op_end().
+ * Start an operation under kv->lock (CLASS(kvm_vfio_op) calls it): kv->hooks
+ * are resolved unless files already hold them.  Returns false when VFIO is
+ * not loaded.
  */
 static bool kvm_vfio_op_begin(struct kvm_vfio *kv)
 {
@@ -194,14 +195,28 @@ static bool kvm_vfio_op_begin(struct kvm_vfio *kv)
 	return kv->nr_files || kvm_vfio_hooks_get(&kv->hooks);
 }
 
-/* End an operation: kv->hooks stay resolved only while files are tracked. */
+/*
+ * End an operation begun (@kv) or refused (NULL): kv->hooks stay resolved
+ * only while files are tracked.
+ */
 static void kvm_vfio_op_end(struct kvm_vfio *kv)
 {
+	if (!kv)
+		return;
 	lockdep_assert_held(&kv->lock);
 
 	if (!kv->nr_files)
 		kvm_vfio_hooks_put(&kv->hooks);
 }
+
+/*
+ * An operation on the device: after "CLASS(kvm_vfio_op, op)(kv)", @op is
+ * @kv, with kv->hooks resolved until the end of the scope, or NULL when
+ * VFIO is not loaded.  Declared after guard(mutex)(&kv->lock), so that it
+ * ends before the unlock.
+ */
+DEFINE_CLASS(kvm_vfio_op, struct kvm_vfio *, kvm_vfio_op_end(_T),
+	     kvm_vfio_op_begin(kv) ? kv : NULL, struct kvm_vfio *kv)
 
 /*
  * Calls into KVM's architecture code, one function each so that the KUnit
@@ -454,34 +469,23 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 	struct kvm_vfio_hooks *h = &kv->hooks;
 	struct rb_node **link, *parent;
 	struct kvm_vfio_file *kvf;
-	int ret = 0;
 
-	mutex_lock(&kv->lock);
+	guard(mutex)(&kv->lock);
+	CLASS(kvm_vfio_op, op)(kv);
 
 	/* Without VFIO loaded no file is a VFIO file: EINVAL, as for any. */
-	if (!kvm_vfio_op_begin(kv)) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
-
-	if (!h->is_valid(file)) {
-		ret = -EINVAL;
-		goto out_end;
-	}
+	if (!op || !h->is_valid(file))
+		return -EINVAL;
 	*kind = h->is_group && h->is_group(file) ? KVM_VFIO_KIND_GROUP :
 						   KVM_VFIO_KIND_DEVICE;
 
 	link = kvm_vfio_link(kv, file, &parent);
-	if (*link) {
-		ret = -EEXIST;
-		goto out_end;
-	}
+	if (*link)
+		return -EEXIST;
 
 	kvf = kvm_vfio_zalloc(sizeof(*kvf));
-	if (!kvf) {
-		ret = -ENOMEM;
-		goto out_end;
-	}
+	if (!kvf)
+		return -ENOMEM;
 
 	kvf->file = get_file(file);
 	kvf->is_group = *kind == KVM_VFIO_KIND_GROUP;
@@ -497,12 +501,7 @@ static int kvm_vfio_add_file(struct kvm_device *dev, struct file *file,
 	kvm_vfio_start_assignment(dev->kvm);
 	h->set_kvm(file, dev->kvm);
 	kvm_vfio_update_coherency(dev);
-
-out_end:
-	kvm_vfio_op_end(kv);
-out_unlock:
-	mutex_unlock(&kv->lock);
-	return ret;
+	return 0;
 }
 
 /* @kind: set to the KVM_VFIO_KIND_* of @file if it was tracked */
@@ -513,11 +512,12 @@ static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file,
 	struct kvm_vfio_file *kvf;
 	int ret = -ENOENT;
 
-	mutex_lock(&kv->lock);
+	guard(mutex)(&kv->lock);
+	CLASS(kvm_vfio_op, op)(kv);
 
 	/* Files pin vfio.ko, so without it nothing can be tracked. */
-	if (!kvm_vfio_op_begin(kv))
-		goto out_unlock;
+	if (!op)
+		return -ENOENT;
 
 	kvf = kvm_vfio_find(kv, file);
 	if (kvf) {
@@ -528,23 +528,17 @@ static int kvm_vfio_del_file(struct kvm_device *dev, struct file *file,
 	}
 	/* Even on ENOENT, as upstream: a group's answer may have changed. */
 	kvm_vfio_update_coherency(dev);
-
-	kvm_vfio_op_end(kv);
-out_unlock:
-	mutex_unlock(&kv->lock);
 	return ret;
 }
 
 static int kvm_vfio_add_fd(struct kvm_device *dev, int fd)
 {
 	int kind = KVM_VFIO_KIND_NONE;
-	struct file *file = fget(fd);
 	int ret = -EBADF;
 
-	if (file) {
-		ret = kvm_vfio_add_file(dev, file, &kind);
-		fput(file);
-	}
+	CLASS(fd, f)(fd);
+	if (!fd_empty(f))
+		ret = kvm_vfio_add_file(dev, fd_file(f), &kind);
 	trace_kvm_vfio_file_add(dev->kvm, fd, kind, ret);
 	return ret;
 }
@@ -552,13 +546,11 @@ static int kvm_vfio_add_fd(struct kvm_device *dev, int fd)
 static int kvm_vfio_del_fd(struct kvm_device *dev, int fd)
 {
 	int kind = KVM_VFIO_KIND_NONE;
-	struct file *file = fget(fd);
 	int ret = -EBADF;
 
-	if (file) {
-		ret = kvm_vfio_del_file(dev, file, &kind);
-		fput(file);
-	}
+	CLASS(fd, f)(fd);
+	if (!fd_empty(f))
+		ret = kvm_vfio_del_file(dev, fd_file(f), &kind);
 	trace_kvm_vfio_file_del(dev->kvm, fd, kind, ret);
 	return ret;
 }
@@ -569,51 +561,40 @@ static int kvm_vfio_spapr_attach(struct kvm_device *dev, struct file *file,
 {
 	struct kvm_vfio *kv = dev->private;
 	struct kvm_vfio_file *kvf;
-	int ret = -ENOENT;
 
-	mutex_lock(&kv->lock);
+	guard(mutex)(&kv->lock);
+	CLASS(kvm_vfio_op, op)(kv);
 
-	if (!kvm_vfio_op_begin(kv))
-		goto out_unlock;
+	/* Files pin vfio.ko, so without it nothing can be tracked. */
+	if (!op)
+		return -ENOENT;
 
 	kvf = kvm_vfio_find(kv, file);
 	if (!kvf)
-		goto out_end;
+		return -ENOENT;
 
 	/* Taken once; dropped by DEL or release. */
 	if (!kvf->iommu_group) {
 		kvf->iommu_group = kv->hooks.iommu_group(file);
-		if (!kvf->iommu_group) {
-			/* A device fd, or a group whose devices all went. */
-			ret = -EIO;
-			goto out_end;
-		}
+		/* A device fd, or a group whose devices all went. */
+		if (!kvf->iommu_group)
+			return -EIO;
 	}
 
-	ret = kvm_vfio_tce_attach(dev->kvm, tablefd, kvf->iommu_group);
-
-out_end:
-	kvm_vfio_op_end(kv);
-out_unlock:
-	mutex_unlock(&kv->lock);
-	return ret;
+	return kvm_vfio_tce_attach(dev->kvm, tablefd, kvf->iommu_group);
 }
 
 static int kvm_vfio_set_spapr_tce(struct kvm_device *dev, void __user *arg)
 {
 	struct kvm_vfio_spapr_tce param;
-	struct file *file;
-	int ret;
+	int ret = -EBADF;
 
 	if (copy_from_user(&param, arg, sizeof(param)))
 		return -EFAULT;
 
-	file = fget(param.groupfd);
-	ret = -EBADF;
-	if (file) {
-		ret = kvm_vfio_spapr_attach(dev, file, param.tablefd);
-		fput(file);
-	}
+	CLASS(fd, f)(param.groupfd);
+	if (!fd_empty(f))
+		ret = kvm_vfio_spapr_attach(dev, fd_file(f), param.tablefd);
 	trace_kvm_vfio_set_spapr_tce(dev->kvm, param.groupfd,
 				     ret ? KVM_VFIO_KIND_NONE :
 					   KVM_VFIO_KIND_GROUP, ret);
@@ -713,13 +694,12 @@ static int kvm_vfio_debugfs_show(struct seq_file *m, void *unused)
 	struct kvm_vfio *kv = m->private;
 	struct rb_node *n;
 
-	mutex_lock(&kv->lock);
+	guard(mutex)(&kv->lock);
 	for (n = rb_first(&kv->files); n; n = rb_next(n))
 		kvm_vfio_show_file(m, rb_entry(n, struct kvm_vfio_file, node));
 	seq_printf(m, "total files=%lu groups=%zu noncoherent_devices=%lu noncoherent_dma=%s\n",
 		   kv->nr_files, list_count_nodes(&kv->groups),
 		   kv->nr_noncoherent_devs, str_yes_no(kv->noncoherent));
-	mutex_unlock(&kv->lock);
 	return 0;
 }
 
