@@ -22,6 +22,11 @@
 #                           their tests (PPC64_VARIANTS, default stock-ppc64
 #                           ours-ppc64 module-ppc64; "stockfix-ppc64" checks
 #                           our upstream fixes)
+#   make check-distro       Debian's own kernels (the debian rows of
+#                           bench/variants: bookworm's 6.1 and 6.12 images,
+#                           fetched, nothing built) with the suites that can
+#                           run there, compared with our stock kernel of the
+#                           line (DISTRO_KERNELS="6.1-debian" some of them)
 #   make bench              ADD/DEL/teardown cost, ours against stock
 #                           (non-debug kernels; BENCH_REPS, BENCH_SIZES)
 #   make demo               a narrated scenario in the guest of VARIANT
@@ -99,7 +104,7 @@ LOCK_CACHE = if [ -z "$${KVM_VFIO_LOCKED:-}" ]; then \
 		export KVM_VFIO_LOCKED=1; \
 	fi &&
 
-.PHONY: all test check soak mutants check-ppc64 bench demo shell run-guest lint kernel deps clean-cache help \
+.PHONY: all test check soak mutants check-ppc64 check-distro bench demo shell run-guest lint kernel deps clean-cache help \
 	module module-install module-clean upstream-check upstream-series
 
 all: help
@@ -126,6 +131,9 @@ mutants:
 
 check-ppc64:
 	@$(BENCH)/ppc64.sh $(PPC64_VARIANTS)
+
+check-distro:
+	@$(BENCH)/distro.sh $(DISTRO_KERNELS)
 
 upstream-check:
 	@$(BENCH)/upstream.sh check "$(KSRC)"

@@ -91,6 +91,9 @@ build_prog() {
 }
 
 img="$GUEST/initramfs-$variant.cpio"
+# The modules a Debian kernel's guest loads (the rest come as their
+# dependencies).
+DEBIAN_MODULES="kvm_amd kvm_intel vfio vfio_pci vfio_iommu_type1 9p 9pnet_virtio virtio_pci"
 
 # pack STAGE: the image of VARIANT, whose path is printed.  The same
 # files give the same image (fixed mtimes, no inode numbers), so that an
@@ -245,17 +248,39 @@ write_plan "$stage/tests/plan"
 # The stock kernel with the series we send upstream runs the series' own
 # selftest, twice: on the mtty mdev it falls back to, and on the PCI device
 # named the VFIO selftests' way (kvm_vfio_test-pci).
-if [ "$V_TREE" = stockfix ]; then
-	prune "$stage/tests/kselftests" kvm_vfio_test
-	install -m 755 "$BENCH_DIR/guest/kvm_vfio_test-pci" "$stage/tests/kselftests/"
-fi
+# Debian's kernels run it on edu too: they have no mtty.
+[ "$V_TREE" != stockfix ] || prune "$stage/tests/kselftests" kvm_vfio_test
+case "$V_TREE" in
+stockfix | debian)
+	install -m 755 "$BENCH_DIR/guest/kvm_vfio_test-pci" "$stage/tests/kselftests/" ;;
+esac
 # The kernel's modules, with modules.dep for modprobe.
 krel=$(cat "$OUT/include/config/kernel.release")
-make -s -C "$OUT" "${KMAKE[@]}" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
-	modules_install >"$BENCH_LOGDIR/modules-install-$variant.log" 2>&1 ||
-	die "$variant: modules_install failed; see $BENCH_LOGDIR/modules-install-$variant.log"
-[ -f "$stage/lib/modules/$krel/modules.dep" ] ||
+if [ "$V_TREE" = debian ]; then
+	# Debian's kernel has thousands: those the guest loads (KVM, VFIO and
+	# vfio-pci, the 9p mount of the QEMU client test) and what they
+	# depend on, as the package has them (compressed or not; kmod
+	# loads both).
+	root="$OUT/root"
+	[ -f "$root/lib/modules/$krel/modules.dep" ] || depmod -b "$root" "$krel"
+	for m in $DEBIAN_MODULES; do
+		modprobe -d "$root" -S "$krel" --show-depends "$m" ||
+			die "$variant: Debian's $krel has no module $m"
+	done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r f; do
+		mkdir -p "$stage$(dirname "${f#"$root"}")"
+		cp "$f" "$stage${f#"$root"}"
+	done
+	mkdir -p "$stage/lib/modules/$krel"
+	cp "$root/lib/modules/$krel"/modules.builtin* "$stage/lib/modules/$krel/"
+	cp "$root/lib/modules/$krel/modules.order" "$stage/lib/modules/$krel/"
 	depmod -b "$stage" "$krel"
+else
+	make -s -C "$OUT" "${KMAKE[@]}" INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
+		modules_install >"$BENCH_LOGDIR/modules-install-$variant.log" 2>&1 ||
+		die "$variant: modules_install failed; see $BENCH_LOGDIR/modules-install-$variant.log"
+	[ -f "$stage/lib/modules/$krel/modules.dep" ] ||
+		depmod -b "$stage" "$krel"
+fi
 # Out-of-tree modules that modprobe finds (the stock kernel's test driver).
 if [ -d "$OUT/extra" ]; then
 	mkdir -p "$stage/lib/modules/$krel/extra"

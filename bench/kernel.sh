@@ -27,12 +27,17 @@ OVERLAY_DIRS=(virt include tools Documentation)
 # The kernel lines (KLINE) and where their sources come from: 6.12 is
 # Debian 12's linux-source-6.12, installed by deps.sh; 7.3 is
 # trixie-backports' linux-source-7.3 at a pinned version, fetched into the
-# cache (apt_fetch: the machine's apt sources are not touched).
+# cache (apt_fetch: the machine's apt sources are not touched).  6.1 has
+# only Debian's own kernel (tree "debian": nothing is built); the UAPI
+# headers its guest's test programs are compiled with are 6.12's (SRC_LINE),
+# as they must name the calls 6.1 lacks to test that it lacks them.
+SRC_LINE=$KLINE
 case "$KLINE" in
 6.12) SRC_SUITE= SRC_PIN= ;;
 7.3) SRC_SUITE=trixie-backports
      SRC_PIN=${LINUX_SOURCE_7_3_VERSION:-7.3.4-1~bpo13+1} ;;
-*) die "unknown kernel line KLINE=$KLINE (expected 6.12 or 7.3)" ;;
+6.1) SRC_LINE=6.12 SRC_SUITE= SRC_PIN= ;;
+*) die "unknown kernel line KLINE=$KLINE (expected 6.12, 7.3 or 6.1)" ;;
 esac
 
 src_version() {
@@ -40,8 +45,8 @@ src_version() {
 		echo "$SRC_PIN"
 		return
 	fi
-	dpkg-query -W -f='${Version}' "linux-source-$KLINE" 2>/dev/null ||
-		die "linux-source-$KLINE is not installed; run bench/deps.sh as root"
+	dpkg-query -W -f='${Version}' "linux-source-$SRC_LINE" 2>/dev/null ||
+		die "linux-source-$SRC_LINE is not installed; run bench/deps.sh as root"
 }
 
 # unpack_fetched DEST: the pinned linux-source package of $SRC_SUITE,
@@ -67,12 +72,12 @@ unpack_fetched() {
 }
 
 KVER=$(src_version)
-SRC_ROOT="$KVM_VFIO_CACHE/src/$KLINE"
+SRC_ROOT="$KVM_VFIO_CACHE/src/$SRC_LINE"
 PRISTINE="$SRC_ROOT/pristine-${KVER//[^A-Za-z0-9.+-]/_}"
 BUILD_ROOT="$KVM_VFIO_CACHE/build/$KLINE"
 
 unpack_pristine() {
-	local tarball="/usr/src/linux-source-$KLINE.tar.xz"
+	local tarball="/usr/src/linux-source-$SRC_LINE.tar.xz"
 	[ -f "$PRISTINE/.kvm-vfio-unpacked" ] && return 0
 	# Unpacking deletes trees that another run may be reading ('src' and
 	# 'pristine' take the lock only now, so that printing a path never
@@ -86,7 +91,7 @@ unpack_pristine() {
 		unpack_fetched "$PRISTINE.tmp" "$PRISTINE"
 	else
 		[ -f "$tarball" ] || die "$tarball missing; run bench/deps.sh as root"
-		step "unpacking linux-source-$KLINE $KVER into $PRISTINE"
+		step "unpacking linux-source-$SRC_LINE $KVER into $PRISTINE"
 		tar -C "$PRISTINE.tmp" --strip-components=1 -xJf "$tarball" ||
 			die "unpacking $tarball failed (disk full?)"
 	fi
@@ -349,7 +354,8 @@ seed_out() {
 	for pass in same any; do
 		while read -r k a t; do
 			d=${k#*-}
-			[ "$d" != "$variant" ] && [ "$a" = "$V_ARCH" ] || continue
+			[ "$d" != "$variant" ] && [ "$a" = "$V_ARCH" ] &&
+				[ "$t" != debian ] || continue
 			[ "$pass" = any ] || [ "$t" = "$V_TREE" ] || continue
 			dtree=$(variant_tree "$d")
 			[ -f "$dtree/out/$KIMAGE" ] || continue
@@ -389,6 +395,10 @@ build_extra() {
 build() {
 	local variant=$1 tree out log t0 kind hits misses ncc note targets donor inputs
 	variant_load "$KLINE" "$variant"
+	if [ "$V_TREE" = debian ]; then
+		build_debian "$variant"
+		return
+	fi
 	unpack_pristine
 	# A tree of the old layout (output folder beside the tree) goes.
 	tree=$(variant_tree "$variant")
@@ -537,21 +547,101 @@ build_module() {
 	step "module: $(tail -1 "$log")"
 }
 
-# The test VFIO driver for a kernel without our overlay (stock): built out
-# of tree from a copy of virt/kvm/vfio/, installed as OUT/extra/*.ko.
+# The test VFIO driver for a kernel without our overlay (stock, Debian's):
+# built out of tree from a copy of virt/kvm/vfio/ against KBUILD (the
+# kernel's output folder, or the headers of Debian's package), installed as
+# OUT/extra/*.ko.
 build_test_driver() {
-	local out=$1 dsrc="$KVM_VFIO_CACHE/test-driver-src/$KLINE" f log
-	log="$BENCH_LOGDIR/test-driver-$KLINE.log"
+	local out=$1 kbuild=${2:-$1} f log
+	local dsrc="$KVM_VFIO_CACHE/test-driver-src/$KLINE${2:+-$variant}"
+	log="$BENCH_LOGDIR/test-driver-$KLINE${2:+-$variant}.log"
 	mkdir -p "$dsrc" "$out/extra"
 	for f in Makefile test_driver.c test_driver.h; do
 		cmp -s "$SRC_DIR/virt/kvm/vfio/$f" "$dsrc/$f" ||
 			cp "$SRC_DIR/virt/kvm/vfio/$f" "$dsrc/$f"
 	done
-	step "stock: building the test VFIO driver out of tree (log: $log)"
-	make -C "$out" M="$dsrc" "${KMAKE[@]}" CONFIG_KVM_VFIO_TEST_DRIVER=m \
+	step "$V_TREE: building the test VFIO driver out of tree (log: $log)"
+	make -C "$kbuild" M="$dsrc" "${KMAKE[@]}" CONFIG_KVM_VFIO_TEST_DRIVER=m \
 		modules >"$log" 2>&1 ||
-		die "stock: building kvm_vfio_test_driver.ko failed; see $log"
+		die "$V_TREE: building kvm_vfio_test_driver.ko failed; see $log"
 	cp "$dsrc/kvm_vfio_test_driver.ko" "$out/extra/"
+}
+
+# build_debian VARIANT: Debian's own kernel, nothing built but the test
+# driver.  Its row's config column pins the package, ABI=VERSION (for
+# example 6.12.118+deb12-amd64=6.12.118-1~deb12u1): linux-image-ABI, the
+# headers and kbuild packages of the same version, fetched from bookworm's
+# security suite (apt_fetch: the machine's apt is not touched) and
+# unpacked into OUT/root.  OUT then looks as a built kernel's does to
+# run.sh and initramfs.sh: the image at KIMAGE, include/config/
+# kernel.release, UTS_VERSION (read from the image's own version string:
+# run.sh checks the booted banner against it) and the test driver in
+# OUT/extra.  The packages are deleted once unpacked.
+build_debian() {
+	local variant=$1 out abi ver root debs log pkgs common kb uts f t0=$SECONDS
+	abi=${V_CONFIG%%=*} ver=${V_CONFIG#*=}
+	[ -n "$abi" ] && [ -n "$ver" ] && [ "$abi" != "$V_CONFIG" ] ||
+		die "bench/variants: $KLINE-$variant: the config of a debian kernel is ABI=VERSION, e.g. 6.12.118+deb12-amd64=6.12.118-1~deb12u1"
+	out=$(variant_out "$variant")
+	root="$out/root"
+	if [ "$(cat "$out/.kvm-vfio-built" 2>/dev/null)" != "$V_CONFIG" ] ||
+		[ ! -f "$out/$KIMAGE" ]; then
+		need_space "$KVM_VFIO_CACHE" 2048
+		rm -rf "$out"
+		mkdir -p "$out"
+		debs="$KVM_VFIO_CACHE/apt/debian-kernel-$KLINE"
+		log="$BENCH_LOGDIR/debian-kernel-$KLINE-$variant.log"
+		# linux-headers-ABI names its common and kbuild packages.
+		rm -rf "$debs"
+		step "$variant: fetching Debian's linux-image-$abi $ver and its headers (about 110 MB)"
+		apt_fetch bookworm-security "$debs" "$log" \
+			"linux-image-$abi=$ver" "linux-headers-$abi=$ver" ||
+			die "$variant: cannot fetch Debian's linux-image-$abi $ver (a security update replaced it?); pin the version bookworm-security has now in bench/variants (apt-cache policy linux-image-amd64)"
+		pkgs=$(dpkg-deb -f "$debs"/linux-headers-"$abi"_*.deb Depends)
+		common=$(grep -o 'linux-headers-[^ ,]*-common' <<<"$pkgs" | head -1)
+		kb=$(grep -o 'linux-kbuild-[^ ,]*' <<<"$pkgs" | head -1)
+		[ -n "$common" ] && [ -n "$kb" ] ||
+			die "$variant: linux-headers-$abi depends on no common or kbuild package: $pkgs"
+		apt_fetch bookworm-security "$debs" "$log" "$common=$ver" "$kb=$ver" ||
+			die "$variant: cannot fetch $common and $kb $ver; see $log"
+		step "$variant: unpacking Debian's kernel $ver into $root"
+		for f in "$debs"/*.deb; do
+			dpkg-deb -x "$f" "$root" ||
+				die "$variant: unpacking $f failed (disk full?)"
+		done
+		rm -rf "$debs"
+		# The headers' Makefile names the common headers by their
+		# installed path.
+		sed -i "s|^include /usr/src/|include $root/usr/src/|" \
+			"$root/usr/src/linux-headers-$abi/Makefile"
+		# Its vmlinux serves only the modules' BTF, which needs pahole
+		# (dwarves): without it kbuild skips BTF, saying so.
+		rm -f "$root/usr/src/linux-headers-$abi/vmlinux"
+		mkdir -p "$out/$(dirname "$KIMAGE")" "$out/include/config" \
+			"$out/include/generated"
+		cp "$root/boot/vmlinuz-$abi" "$out/$KIMAGE"
+		echo "$abi" >"$out/include/config/kernel.release"
+		# x86 boot protocol: the version string's offset, less 0x200,
+		# is the 16-bit word at 0x20e.
+		uts=$(python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+o = int.from_bytes(b[0x20e:0x210], "little") + 0x200
+print(b[o:b.index(b"\0", o)].decode().split(") ", 1)[1])' "$out/$KIMAGE") ||
+			die "$variant: no version string in $out/$KIMAGE"
+		printf '#define UTS_VERSION "%s"\n' "$uts" \
+			>"$out/include/generated/utsversion.h"
+		echo "$V_CONFIG" >"$out/.kvm-vfio-built"
+		timing "build $KLINE-$variant" $((SECONDS - t0)) "Debian's $abi $ver, fetched"
+	else
+		timing "build $KLINE-$variant" $((SECONDS - t0)) "Debian's $abi $ver, cached"
+	fi
+	if [ "$V_EXTRA" = testdrv ]; then
+		build_test_driver "$out" "$root/usr/src/linux-headers-$abi"
+	else
+		rm -rf "$out/extra"
+	fi
+	step "$variant: Debian's kernel $abi $ver: $out/$KIMAGE"
 }
 
 USAGE="usage: kernel.sh src | pristine | build VARIANT | tree VARIANT | out VARIANT | image VARIANT | version (VARIANT: a $KLINE row of bench/variants: $(variant_list all "$KLINE" | sed "s/^$KLINE-//" | tr '\n' ' '))"

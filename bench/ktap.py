@@ -79,6 +79,8 @@ MARK_RUN = re.compile(r'^# kvm-vfio-guest: running (\S+)(?: at ([\d.]+))?')
 MARK_EXIT = re.compile(r'^# kvm-vfio-guest: (\S+) exited (\d+)(?: at ([\d.]+))?')
 MARK_TAINT = re.compile(r'^# kvm-vfio-guest: tainted (\S+)')
 MARK_LOCKS = re.compile(r'^# kvm-vfio-guest: debug_locks (\S+)')
+# /init's word that the kernel has no kmemleak (or it is off at run time).
+NO_KMEMLEAK = '# kmemleak: not available'
 MARK_DONE = '# kvm-vfio-guest: done'
 FIGURE = '# kvm-vfio-figures: '
 # A kmemleak record outside the device's code, one line (the guests').
@@ -195,6 +197,7 @@ class Log:
         self.problems = []
         self.figures = []        # "# kvm-vfio-figures:" lines
         self.leaks = []          # kmemleak records outside the device
+        self.no_kmemleak = False  # /init found no kmemleak to scan with
         self.splats = []
         self.outer_plan = None   # the runner's "1..N"
         self.outer = []          # (number, name, ok, directive)
@@ -253,6 +256,9 @@ def parse(path):
             continue
         if line.startswith(LEAK):
             log.leaks.append(line[len(LEAK):].strip())
+            continue
+        if line.strip() == NO_KMEMLEAK:
+            log.no_kmemleak = True
             continue
         m = GUEST_RUN.match(line)
         if m:
@@ -503,8 +509,28 @@ def check_kernel_verdict(label, log, tab):
                                     'suites does not allow on %s' %
                                     (c, TAINT_NAMES.get(c, 'unknown flag'),
                                      label))
+    # A kernel built without a detector says so by a nodetector row, and
+    # a row that says so of a kernel that has it is wrong too.
+    nolockdep = tab.nodetector(label, 'lockdep')
+    nokmemleak = tab.nodetector(label, 'kmemleak')
+    if nokmemleak is None and log.no_kmemleak:
+        problems.append('kmemleak is not available in the guest, and no '
+                        'nodetector row of bench/suites says why for %s' %
+                        label)
+    elif nokmemleak is not None and not log.no_kmemleak:
+        problems.append('kmemleak ran on %s, whose nodetector row says it '
+                        'cannot: drop the row' % label)
     if log.debug_locks is None:
         problems.append('the guest printed no debug_locks')
+    elif log.debug_locks == 'unavailable':
+        if nolockdep is None:
+            problems.append('lockdep is not in the guest\'s kernel '
+                            '(debug_locks unavailable), and no nodetector '
+                            'row of bench/suites says why for %s' % label)
+    elif nolockdep is not None:
+        problems.append('lockdep ran on %s (debug_locks %s), whose '
+                        'nodetector row says it cannot: drop the row' %
+                        (label, log.debug_locks))
     elif log.debug_locks != '1':
         problems.append('debug_locks %s: lockdep turned itself off, after a '
                         'lockdep report or a failed lock check' %
@@ -795,6 +821,10 @@ def main(argv):
             print('  expected: %s' % n)
         for suite, why in tab.absent(label):
             print('  not run here: %s (%s)' % (suite, why))
+        for det in table_mod.DETECTORS:
+            why = tab.nodetector(label, det)
+            if why is not None:
+                print('  not checked here: %s (%s)' % (det, why))
         if not suites and not problems:
             problems.append('no test results in the console log')
         for pr in problems:

@@ -39,11 +39,20 @@ apt_fetch() {
 	local arch=${APT_FETCH_ARCH:-}
 	shift 3
 	apt="$KVM_VFIO_CACHE/apt/$suite${arch:+-$arch}"
-	[ -f "$src" ] && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
-	[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 !~ /security/ { print $2; exit }' \
-		/etc/apt/sources.list 2>/dev/null || true)
-	if [ -z "$uri" ]; then
-		echo "no Debian mirror URI in $src or /etc/apt/sources.list" >&2
+	# A security suite is on the security mirror: the URI of the stanza
+	# (or line) that names one.
+	if [[ $suite == *-security ]]; then
+		[ -f "$src" ] && uri=$(awk '/^URIs:/ { u = $2 }
+			/^Suites:/ && /-security/ { print u; exit }' "$src")
+		[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 ~ /security/ { print $2; exit }' \
+			/etc/apt/sources.list 2>/dev/null || true)
+	else
+		[ -f "$src" ] && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
+		[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 !~ /security/ { print $2; exit }' \
+			/etc/apt/sources.list 2>/dev/null || true)
+	fi
+	if [ -z "${uri:-}" ]; then
+		echo "no Debian mirror URI for $suite in $src or /etc/apt/sources.list" >&2
 		return 1
 	fi
 	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$dir"

@@ -22,7 +22,9 @@ import sys
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'suites')
 STAGES = ('boot', 'early', 'nomod', 'main', 'host')
 KINDS = ('run', 'skip', 'xfail', 'figure', 'taint', 'absent', 'leak',
-         'source')
+         'source', 'nodetector')
+# The run-time detectors a kernel may be built without (nodetector rows).
+DETECTORS = ('lockdep', 'kmemleak')
 # The taint flags, bit by bit (Documentation/admin-guide/tainted-kernels.rst).
 TAINT_FLAGS = 'PFSRMBUDAWCIOELKXTN'
 
@@ -161,6 +163,10 @@ class Table:
                 elif row.kind == 'source' and len(f) < 4:
                     raise TableError('line %d: a source row needs SUITE '
                                      'NAME' % n)
+                elif row.kind == 'nodetector' and (
+                        f[2] not in DETECTORS or not why.strip()):
+                    raise TableError('line %d: a nodetector row names one of'
+                                     ' %s, and why' % (n, ', '.join(DETECTORS)))
                 elif row.kind == 'skip' and len(f) < 5:
                     raise TableError('line %d: a skip row needs SUITE CASE '
                                      'REASON' % n)
@@ -215,6 +221,13 @@ class Table:
     def absent(self, label):
         """The suites LABEL does not run, each with the reason."""
         return [(r.fields[0], r.why) for r in self.rows_for(label, 'absent')]
+
+    def nodetector(self, label, detector):
+        """Why LABEL is built without DETECTOR, or None when it has it."""
+        for r in self.rows_for(label, 'nodetector'):
+            if r.fields[0] == detector:
+                return r.why
+        return None
 
     def leaks(self, label):
         """The known leaks of LABEL: (function, reason)."""

@@ -129,8 +129,12 @@ def good_log(label, asked=None, tab=None):
         lines += figure_lines(tab, label, asked)
         bits = sum(1 << suites.TAINT_FLAGS.index(c)
                    for c in tab.taint_allowed(label))
+        if tab.nodetector(label, 'kmemleak') is not None:
+            lines.append('# kmemleak: not available')
         lines += ['# kvm-vfio-guest: tainted %d' % bits,
-                  '# kvm-vfio-guest: debug_locks 1',
+                  '# kvm-vfio-guest: debug_locks %s' %
+                  ('1' if tab.nodetector(label, 'lockdep') is None
+                   else 'unavailable'),
                   '# kvm-vfio-guest: end at %.2f' % t]
     lines.append('# kvm-vfio-guest: done')
     return lines
@@ -530,6 +534,37 @@ class KernelVerdict(Base):
     def test_no_kernel_verdict(self):
         log = [l for l in self.good() if 'tainted' not in l]
         self.fails(log, 'FAILED: the guest printed no taint')
+
+    def test_lockdep_missing_unexcused(self):
+        log = replace(self.good(), r'kvm-vfio-guest: debug_locks',
+                      ['# kvm-vfio-guest: debug_locks unavailable'])
+        self.fails(log, 'FAILED: lockdep is not in the guest\'s kernel '
+                   '(debug_locks unavailable), and no nodetector row')
+
+    def test_kmemleak_missing_unexcused(self):
+        log = insert_after(self.good(), r'kvm-vfio-figures: kmemleak',
+                           ['# kmemleak: not available'])
+        self.fails(log, 'FAILED: kmemleak is not available in the guest, '
+                   'and no nodetector row')
+
+    def test_kernel_without_detectors_says_so(self):
+        for label in ('6.12-debian', '6.1-debian'):
+            with self.subTest(label=label):
+                out = self.passes(good_log(label), label=label)
+                self.assertIn('not checked here: lockdep (', out)
+                self.assertIn('not checked here: kmemleak (', out)
+
+    def test_nodetector_row_of_a_kernel_with_lockdep(self):
+        log = replace(good_log('6.12-debian'), r'kvm-vfio-guest: debug_locks',
+                      ['# kvm-vfio-guest: debug_locks 1'])
+        self.fails(log, 'FAILED: lockdep ran on 6.12-debian (debug_locks 1), '
+                   'whose nodetector row says it cannot', label='6.12-debian')
+
+    def test_nodetector_row_of_a_kernel_with_kmemleak(self):
+        log = [l for l in good_log('6.12-debian')
+               if l != '# kmemleak: not available']
+        self.fails(log, 'FAILED: kmemleak ran on 6.12-debian, whose '
+                   'nodetector row says it cannot', label='6.12-debian')
 
 
 class Figures(Base):

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# distro.sh [KERNEL...]: Debian's own kernels as targets (the debian rows
+# of bench/variants, default all of them), with nothing built but the test
+# VFIO driver: each package is fetched at its pinned version, booted with
+# its own modules, and runs the suites bench/suites gives it.  The
+# summary, with a run id and a timing table as 'make check' has them,
+# then compares each with our built stock kernel of the same line where
+# there is one (6.12): every case whose result differs is listed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+unset KVM_VFIO_SUITES
+
+t0=$SECONDS
+if [ $# -eq 0 ]; then
+	# shellcheck disable=SC2046
+	set -- $(awk '/^[^#]/ && NF >= 12 && $3 == "debian" { print $1 }' \
+		"$BENCH_DIR/variants")
+fi
+KERNELS=("$@")
+for k in "${KERNELS[@]}"; do
+	awk -v k="$k" '/^[^#]/ && $1 == k && $3 == "debian" { f = 1 } END { exit !f }' \
+		"$BENCH_DIR/variants" ||
+		die "distro.sh: '$k' is not a debian row of bench/variants ($(awk '/^[^#]/ && NF >= 12 && $3 == "debian" { printf "%s ", $1 }' "$BENCH_DIR/variants"))"
+done
+run_begin check-distro "${KERNELS[*]}"
+logs=() oracles=() cmp=()
+for k in "${KERNELS[@]}"; do
+	line=${k%%-*} v=${k#*-}
+	KLINE=$line quiet_fail "$BENCH_DIR/kernel.sh" build "$v"
+	KLINE=$line "$BENCH_DIR/run.sh" "$v" check || true
+	logs+=("$k=$BENCH_LOGDIR/guest-$k-check.log")
+	oracles+=(--oracle "$k")
+	# Our stock kernel of the line, for the differences.
+	if awk -v k="$line-stock" '/^[^#]/ && $1 == k { f = 1 } END { exit !f }' \
+		"$BENCH_DIR/variants"; then
+		KLINE=$line quiet_fail "$BENCH_DIR/kernel.sh" build stock
+		KLINE=$line "$BENCH_DIR/run.sh" stock check || true
+		logs+=("$line-stock=$BENCH_LOGDIR/guest-$line-stock-check.log")
+		oracles+=(--oracle "$line-stock")
+		cmp+=(--compare "$line-stock,$k")
+	fi
+done
+timing total $((SECONDS - t0))
+step "summary (Debian's kernels ${KERNELS[*]}, $((SECONDS - t0)) s)"
+exec python3 "$BENCH_DIR/ktap.py" --run-id "$KVM_VFIO_RUN_ID" \
+	--suites "$BENCH_DIR/suites" --timing "$KVM_VFIO_TIMING" \
+	"${oracles[@]}" "${logs[@]}" "${cmp[@]}"
