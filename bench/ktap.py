@@ -56,6 +56,11 @@ TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 STAMP = re.compile(r'^\[\s*(\d+\.\d+)\]')
 RESULT = re.compile(r'^(\s*)(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*))?$')
 PLAN = re.compile(r'^(\s*)1\.\.(\d+)\s*$')
+# A program that skips as a whole (kselftest's ksft_exit_skip(), the
+# harness's TEST_REQUIRE before any test): plan 0 and the reason.
+SKIP_ALL = re.compile(r'^1\.\.0\s*#\s*SKIP\b\s*(.*)$', re.I)
+# KSFT_SKIP, the exit status of a program that skipped.
+KSFT_SKIP = 4
 # Kernel reports.  Unambiguous phrases anywhere in a line (a report may
 # start in the middle of a line a program was printing); the generic
 # banners (every lockdep report, hung tasks, RCU stalls, KASAN, soft
@@ -118,6 +123,7 @@ class Suite:
         self.secs = None         # how long it ran
         self.exit = None         # the program's exit status
         self.totals = None       # the harness's "# Totals:" counts
+        self.skip_all = None     # why it skipped as a whole (1..0 # SKIP)
 
     def fail(self, case, note):
         self.notes.append(note)
@@ -290,7 +296,9 @@ def parse(path):
                 prog.secs = float(m.group(3)) - prog.start
             prog.exit = int(m.group(2))
             prog.close()
-            if prog.exit != 0 and not prog.count('fail'):
+            if prog.exit != 0 and not prog.count('fail') and not (
+                    prog.exit == KSFT_SKIP and prog.skip_all is not None
+                    and not prog.numbers):
                 prog.fail('(exit status %d)' % prog.exit,
                           'exited %d with no failed case' % prog.exit)
             prog = None
@@ -320,6 +328,16 @@ def parse(path):
                              'its exit status was never printed')
                 prog = None
             else:
+                m = SKIP_ALL.match(line)
+                if m and prog.plan is not None:
+                    prog.fail('(second plan)', 'printed a second plan, '
+                              '%s' % line.strip())
+                    continue
+                if m:
+                    prog.plan = 0
+                    # TEST_REQUIRE's "- Requirement not met: ...".
+                    prog.skip_all = re.sub(r'^-\s*', '', m.group(1).strip())
+                    continue
                 m = PLAN.match(line)
                 if m and not m.group(1):
                     if prog.plan is not None:
@@ -622,6 +640,18 @@ def check_suites(label, log, tab, runs):
                             '%s' % (su.name, label))
             continue
         n = len(su.real())
+        if su.skip_all is not None and n == 0:
+            # A row whose CASE matches "-" allows the whole program to
+            # skip with that reason; it counts as one skip.
+            if tab.skip_allowed(label, su.name, '-', su.skip_all):
+                su.cases['(the whole program)'] = 'skip'
+                su.why['(the whole program)'] = su.skip_all
+                su.allowed.add('(the whole program)')
+            else:
+                su.fail('(skipped)', 'skipped as a whole (%s), which '
+                        'bench/suites does not allow on %s' %
+                        (su.skip_all, label))
+            continue
         if r.plan is None and n == 0:
             su.fail('(no results)', 'printed no results (bench/suites wants '
                     'at least one)')
@@ -812,6 +842,8 @@ def main(argv):
             for name, st in s.cases.items():
                 if st == 'fail':
                     print('      FAILED: %s' % name)
+                elif name == '(the whole program)':
+                    print('      skipped as a whole: %s' % s.why[name])
                 elif st == 'xfail':
                     print('      expected: %s: known upstream bug: %s' %
                           (name, s.known[name]))

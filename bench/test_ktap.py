@@ -567,6 +567,53 @@ class KernelVerdict(Base):
                    'nodetector row says it cannot', label='6.12-debian')
 
 
+def skip_whole(lines, name, reason):
+    """LINES with program NAME skipping as a whole, as TEST_REQUIRE
+    makes it: plan 0 with the reason, exit status 4 (KSFT_SKIP)."""
+    start = lines.index(next(l for l in lines if re.match(
+        r'^# kvm-vfio-guest: running %s at ' % re.escape(name), l)))
+    end = lines.index(next(l for l in lines[start:] if re.match(
+        r'^# kvm-vfio-guest: %s exited 0 at ' % re.escape(name), l)))
+    k = int(lines[end + 1].split()[1])
+    return lines[:start + 1] + [
+        'Random seed: 0x1', '1..0 # SKIP %s' % reason,
+        lines[end].replace(' exited 0 ', ' exited 4 '),
+        'not ok %d %s # exit status 4' % (k, name)] + lines[end + 2:]
+
+
+class WholeProgramSkip(Base):
+    """A program that skips before any case ("1..0 # SKIP")."""
+
+    def test_allowed_by_a_row(self):
+        log = skip_whole(good_log('6.1-debian'), 'kvm_vfio_test',
+                         '- Requirement not met: '
+                         'kvm_has_cap(KVM_CAP_DEVICE_CTRL)')
+        out = self.passes(log, label='6.1-debian')
+        self.assertIn('skipped as a whole: Requirement not met: '
+                      'kvm_has_cap(KVM_CAP_DEVICE_CTRL)', out)
+        self.assertRegex(out, r'kvm_vfio_test +0 passed, 0 failed, '
+                         r'1 skipped')
+
+    def test_not_allowed_without_a_row(self):
+        log = skip_whole(self.good(), 'kvm_vfio_test',
+                         '- Requirement not met: '
+                         'kvm_has_cap(KVM_CAP_DEVICE_CTRL)')
+        self.fails(log, 'skipped as a whole (Requirement not met: '
+                   'kvm_has_cap(KVM_CAP_DEVICE_CTRL)), which bench/suites '
+                   'does not allow on 6.12-ours')
+
+    def test_other_reason_not_allowed(self):
+        log = skip_whole(good_log('6.1-debian'), 'kvm_vfio_test',
+                         'no /dev/kvm')
+        self.fails(log, 'skipped as a whole (no /dev/kvm)',
+                   label='6.1-debian')
+
+    def test_skip_all_after_results_fails(self):
+        log = insert_after(self.good(), r'^ok 1 kvm_vfio_test\.case_1$',
+                           ['1..0 # SKIP late'])
+        self.fails(log)
+
+
 class Figures(Base):
     def test_stress_below_asked(self):
         log = replace(self.good(), r'kvm-vfio-figures: stress',
