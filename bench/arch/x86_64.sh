@@ -21,7 +21,7 @@ GUEST_MODES="check bench demo shell run"
 # arch_qemu KERNEL INITRD CMDLINE: the QEMU command line, in QEMU_CMD.
 arch_qemu() {
 	QEMU_BIN=qemu-system-x86_64
-	QEMU_CMD=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2
+	QEMU_CMD=(qemu-system-x86_64 -accel tcg,thread=${QEMU_TCG_THREAD:-multi} -cpu max -smp 2
 		  -m 2G -machine q35 -nodefaults -no-reboot -display none
 		  -serial mon:stdio
 		  -device intel-iommu,snoop-control=on,intremap=off
@@ -30,6 +30,8 @@ arch_qemu() {
 		  -device isa-debug-exit,iobase=0x501,iosize=1
 		  -kernel "$1" -initrd "$2"
 		  -append "console=ttyS0 intel_iommu=on iommu=pt $3")
+	# QEMU_TCG_THREAD=single: one host thread for both vCPUs (run.sh,
+	# Debian's kernels).
 	# iommu=pt: the emulated IOMMU translates only for the VFIO devices;
 	# the rest (virtio-9p) stay identity-mapped.
 }

@@ -196,12 +196,15 @@ static void vfio_paths(void)
 	snprintf(path, sizeof(path), "%s/vfio-dev", vfio_sysfs);
 	d = opendir(path);
 	if (!d)
-		return;		/* no CONFIG_VFIO_DEVICE_CDEV */
+		return;
 	while ((de = readdir(d)))
 		if (!strncmp(de->d_name, "vfio", 4))
 			snprintf(vfio_cdev, sizeof(vfio_cdev),
 				 "/dev/vfio/devices/%s", de->d_name);
 	closedir(d);
+	/* Without CONFIG_VFIO_DEVICE_CDEV, vfio-dev/vfioN has no node. */
+	if (vfio_cdev[0] && access(vfio_cdev, F_OK))
+		vfio_cdev[0] = '\0';
 }
 
 static void vfio_device_find(void)

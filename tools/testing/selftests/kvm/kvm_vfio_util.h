@@ -143,7 +143,8 @@ static inline const char *sysdev_cdev_path(const char *sysdev)
 			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
 				 de->d_name);
 	closedir(d);
-	return path[0] ? path : NULL;
+	/* Without CONFIG_VFIO_DEVICE_CDEV, vfio-dev/vfioN has no node. */
+	return path[0] && !access(path, F_OK) ? path : NULL;
 }
 
 /* /dev/vfio/<group> of the mdev. */
