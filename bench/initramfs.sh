@@ -196,6 +196,17 @@ up=$("$BENCH_DIR/upstream.sh" selftest "$KVM_VFIO_CACHE/guest/upstream$GUEST_TAG
 cmp -s "$up" "$TESTS/kselftests/kvm_vfio_test" ||
 	install -m 755 "$up" "$TESTS/kselftests/kvm_vfio_test"
 progs=(kvm_vfio_test)
+# Upstream's own KVM selftests, built beside it, and the runner that gives
+# them one result each.
+rm -rf "$TESTS/kselftests/upstream-kvm"
+t="UPSTREAM_KVM_TESTS_$KARCH"
+t=$(sed -n "s/^$t=\"\(.*\)\"$/\1/p" "$BENCH_DIR/upstream.sh")
+for f in $t; do
+	mkdir -p "$TESTS/kselftests/upstream-kvm/$(dirname "$f")"
+	install -m 755 "$(dirname "$up")/$f" "$TESTS/kselftests/upstream-kvm/$f"
+done
+install -m 755 "$BENCH_DIR/guest/upstream_kvm_selftests" "$TESTS/kselftests/"
+progs+=(upstream-kvm upstream_kvm_selftests)
 for src in "$SRC_DIR"/tools/testing/selftests/kvm/kvm_vfio*_test.c; do
 	[ "$(basename "$src")" != kvm_vfio_test.c ] || continue
 	build_prog "$TESTS/kselftests/$(basename "$src" .c)" "$src"
