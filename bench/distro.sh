@@ -13,16 +13,21 @@ set -euo pipefail
 unset KVM_VFIO_SUITES
 
 t0=$SECONDS
-if [ $# -eq 0 ]; then
-	# shellcheck disable=SC2046
-	set -- $(awk '/^[^#]/ && NF >= 12 && $3 == "debian" { print $1 }' \
-		"$BENCH_DIR/variants")
-fi
+# debian_rows: the kernels of bench/variants whose tree is Debian's.
+debian_rows() {
+	local k
+	for k in $(variant_list all); do
+		variant_load "${k%%-*}" "${k#*-}"
+		[ "$V_TREE" != debian ] || echo "$k"
+	done
+}
+rows=$(debian_rows)
+# shellcheck disable=SC2046
+[ $# -gt 0 ] || set -- $rows
 KERNELS=("$@")
 for k in "${KERNELS[@]}"; do
-	awk -v k="$k" '/^[^#]/ && $1 == k && $3 == "debian" { f = 1 } END { exit !f }' \
-		"$BENCH_DIR/variants" ||
-		die "distro.sh: '$k' is not a debian row of bench/variants ($(awk '/^[^#]/ && NF >= 12 && $3 == "debian" { printf "%s ", $1 }' "$BENCH_DIR/variants"))"
+	grep -qx -- "$k" <<<"$rows" ||
+		die "distro.sh: '$k' is not a debian row of bench/variants (${rows//$'\n'/ })"
 done
 run_begin check-distro "${KERNELS[*]}"
 logs=() oracles=() cmp=()
@@ -33,8 +38,7 @@ for k in "${KERNELS[@]}"; do
 	logs+=("$k=$BENCH_LOGDIR/guest-$k-check.log")
 	oracles+=(--oracle "$k")
 	# Our stock kernel of the line, for the differences.
-	if awk -v k="$line-stock" '/^[^#]/ && $1 == k { f = 1 } END { exit !f }' \
-		"$BENCH_DIR/variants"; then
+	if variant_list all "$line" | grep -qx -- "$line-stock"; then
 		KLINE=$line quiet_fail "$BENCH_DIR/kernel.sh" build stock
 		KLINE=$line "$BENCH_DIR/run.sh" stock check || true
 		logs+=("$line-stock=$BENCH_LOGDIR/guest-$line-stock-check.log")

@@ -199,9 +199,7 @@ progs=(kvm_vfio_test)
 # Upstream's own KVM selftests, built beside it, and the runner that gives
 # them one result each.
 rm -rf "$TESTS/kselftests/upstream-kvm"
-t="UPSTREAM_KVM_TESTS_$KARCH"
-t=$(sed -n "s/^$t=\"\(.*\)\"$/\1/p" "$BENCH_DIR/upstream.sh")
-for f in $t; do
+for f in $("$BENCH_DIR/upstream.sh" kvm-tests "$KARCH"); do
 	mkdir -p "$TESTS/kselftests/upstream-kvm/$(dirname "$f")"
 	install -m 755 "$(dirname "$up")/$f" "$TESTS/kselftests/upstream-kvm/$f"
 done

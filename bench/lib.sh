@@ -39,18 +39,15 @@ apt_fetch() {
 	local arch=${APT_FETCH_ARCH:-}
 	shift 3
 	apt="$KVM_VFIO_CACHE/apt/$suite${arch:+-$arch}"
-	# A security suite is on the security mirror: the URI of the stanza
-	# (or line) that names one.
-	if [[ $suite == *-security ]]; then
-		[ -f "$src" ] && uri=$(awk '/^URIs:/ { u = $2 }
-			/^Suites:/ && /-security/ { print u; exit }' "$src")
-		[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 ~ /security/ { print $2; exit }' \
-			/etc/apt/sources.list 2>/dev/null || true)
-	else
-		[ -f "$src" ] && uri=$(awk '/^URIs:/ { print $2; exit }' "$src")
-		[ -n "${uri:-}" ] || uri=$(awk '$1 == "deb" && $3 !~ /security/ { print $2; exit }' \
-			/etc/apt/sources.list 2>/dev/null || true)
-	fi
+	# A security suite is on the security mirror, the others on the main
+	# one: the URI of the first stanza (or line) of the same kind.
+	local sec=0
+	[[ $suite != *-security ]] || sec=1
+	[ -f "$src" ] && uri=$(awk -v sec=$sec '/^URIs:/ { u = $2 }
+		/^Suites:/ && (/-security/ ? 1 : 0) == sec { print u; exit }' "$src")
+	[ -n "${uri:-}" ] || uri=$(awk -v sec=$sec \
+		'$1 == "deb" && ($3 ~ /security/ ? 1 : 0) == sec { print $2; exit }' \
+		/etc/apt/sources.list 2>/dev/null || true)
 	if [ -z "${uri:-}" ]; then
 		echo "no Debian mirror URI for $suite in $src or /etc/apt/sources.list" >&2
 		return 1

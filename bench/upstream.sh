@@ -9,7 +9,11 @@
 #                             selftest library of the 7.3 tree with the
 #                             series applied (static; x86_64, or arm64
 #                             cross-built), into DIR; prints the
-#                             program's path
+#                             program's path.  Upstream's own tests of
+#                             'kvm-tests' are built beside it.
+#   upstream.sh kvm-tests ARCH
+#                             those tests (UPSTREAM_KVM_TESTS_<ARCH>), as
+#                             paths relative to the program's folder
 #   upstream.sh series        write patches/upstream/7.3/ again from the
 #                             patches and tools/testing/selftests/kvm/
 #                             kvm_vfio_test.c, which patch 0003 adds: edit
@@ -55,6 +59,12 @@ series_tree() {
 UPSTREAM_KVM_TESTS_x86_64="kvm_binary_stats_test guest_print_test vm_types_test"
 UPSTREAM_KVM_TESTS_arm64="kvm_binary_stats_test guest_print_test"
 
+# kvm_tests ARCH: the upstream tests above of ARCH.
+kvm_tests() {
+	local v="UPSTREAM_KVM_TESTS_$1"
+	echo "${!v:-}"
+}
+
 # build_selftest TREE OUT [ARCH]: kvm_vfio_test of TREE's KVM selftests,
 # static, for ARCH (x86_64 or arm64, cross-built), into OUT/build, with
 # the upstream tests above beside it; warnings in the test itself fail.
@@ -75,8 +85,7 @@ build_selftest() {
 			>"$log" 2>&1 || die "headers_install failed; see $log"
 		echo "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" >"$out/headers/.tree"
 	fi
-	t="UPSTREAM_KVM_TESTS_$arch"
-	for t in ${!t}; do
+	for t in $(kvm_tests "$arch"); do
 		extra+=("$out/build/$t")
 	done
 	step "upstream: building kvm_vfio_test and ${#extra[@]} of upstream's KVM selftests ($arch)"
@@ -352,7 +361,8 @@ cmd_check() {
 
 case "${1:-}" in
 selftest) cmd_selftest "${2:-}" "${3:-}" ;;
+kvm-tests) kvm_tests "${2:?usage: upstream.sh kvm-tests ARCH}" ;;
 series) cmd_series ;;
 check) cmd_check "${2:-}" ;;
-*) die "usage: upstream.sh selftest DIR [ARCH] | series | check KSRC" ;;
+*) die "usage: upstream.sh selftest DIR [ARCH] | kvm-tests ARCH | series | check KSRC" ;;
 esac
