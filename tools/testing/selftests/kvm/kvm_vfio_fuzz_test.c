@@ -14,6 +14,10 @@
  * dispatch to the file code; the rest are drawn from everything.  The
  * figures line reports how many calls reached the file code ("reached").
  *
+ * The VFIO files are those of the mtty mdev, or without one of the first
+ * device bound to vfio-pci: its group and, without a cdev, device fds of
+ * the group, which the model takes as VFIO files from 6.6 on.
+ *
  * KVM_VFIO_FUZZ_CALLS (default 100000) and KVM_VFIO_SEED set the run.
  */
 #include <errno.h>
@@ -106,38 +110,55 @@ static int expect(struct fuzz *z, unsigned long req, __u32 group, __u64 attr,
 
 FIXTURE(fuzz) {
 	int kvm_fd, vm_fd, dev_fd;
+	struct vfio_target t;
+	struct group_chain c;
 	struct fuzz z;
 	char *rw, *ro, *none;
 };
 
 FIXTURE_SETUP(fuzz)
 {
-	const char *group = group_path(), *cdev = cdev_path();
+	struct vfio_target *t = &self->t;
 	struct fuzz *z = &self->z;
 	int p[2], s[2], i, fd;
+	bool devfd_vfio;
 
 	memset(z, 0, sizeof(*z));
 	self->kvm_fd = open("/dev/kvm", O_RDWR);
 	if (self->kvm_fd < 0)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
-	if (!group || !cdev)
-		SKIP(return, "no mtty mdev with a group and a cdev");
+	if (!vfio_target_find(t))
+		SKIP(return, NO_TARGET);
 	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, self->vm_fd);
 	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
 	ASSERT_LE(0, self->dev_fd);
 
-	/* The pool: file identity = index of its first fd. */
-	fd = open(group, O_RDWR);
-	ASSERT_LE(0, fd);
+	/*
+	 * The pool: file identity = index of its first fd.  The device's
+	 * files are opens of its cdev, or without one device fds of its
+	 * group, which KVM takes as VFIO files only since 6.6.
+	 */
+	if (t->cdev[0]) {
+		fd = open(t->group, O_RDWR);
+		ASSERT_LE(0, fd);
+	} else {
+		ASSERT_EQ(0, group_chain_open_dev(&self->c, t->group, NULL));
+		fd = self->c.group;
+	}
 	pool_add(z, fd, z->nr, true, "group");
 	pool_add(z, dup(fd), 0, true, "group dup");
+	devfd_vfio = t->cdev[0] || device_fd_is_vfio_file();
 	for (i = 0; i < NR_CDEV; i++) {
-		fd = open(cdev, O_RDWR);
-		ASSERT_LE(0, fd);
-		pool_add(z, fd, z->nr, true, "cdev");
+		fd = t->cdev[0] ? open(t->cdev, O_RDWR) :
+			ioctl(self->c.group, VFIO_GROUP_GET_DEVICE_FD, t->name);
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", t->cdev[0] ? t->cdev : t->name,
+					strerror(errno));
+		pool_add(z, fd, z->nr, devfd_vfio,
+			 t->cdev[0] ? "cdev" : "device fd");
 	}
-	pool_add(z, dup(z->fds[2].fd), 2, true, "cdev dup");
+	pool_add(z, dup(z->fds[2].fd), 2, devfd_vfio,
+		 t->cdev[0] ? "cdev dup" : "device fd dup");
 	pool_add(z, eventfd(0, 0), z->nr, false, "eventfd");
 	ASSERT_EQ(0, pipe(p));
 	pool_add(z, p[0], z->nr, false, "pipe");

@@ -13,6 +13,11 @@
  * kmemleak).  Meanwhile a reader thread reads the debugfs views of all
  * those VMs, racing ADD, DEL and release (view_reads in its figure).
  *
+ * The device is the mtty mdev, or without one the first device bound to
+ * vfio-pci (a distribution's kernel); without its cdev, the files are
+ * device fds of its group, which KVM takes only since 6.6 (EINVAL before:
+ * an allowed result, so on such a kernel ADD succeeds only for the group).
+ *
  * The regression cases scale with KVM_VFIO_STRESS_OPS too: a twentieth of
  * it ADD/DEL calls on one fd, and 300 VMs per 1,000,000 operations (at
  * least 30) against VFIO_GROUP_GET_DEVICE_FD; each prints its figure.
@@ -51,7 +56,7 @@ struct stress {
 	char view_bad[200];	/* the reader's first wrong read, if any */
 	int kvm_fd, vm_fd, dev_fd;
 	int group, container, iommufd;
-	const char *cdev;
+	struct vfio_target t;	/* without its cdev: device fds of its group */
 	int shared[NR_SHARED];	/* fds, swapped atomically */
 	unsigned long ops_per_thread;
 	int nr_threads;
@@ -107,15 +112,23 @@ static int pick_fd(struct worker *w, uint64_t r)
 	return __atomic_load_n(&w->priv[(r >> 1) % NR_PRIVATE], __ATOMIC_SEQ_CST);
 }
 
+/* A new struct file of the device: an open of its cdev, or a device fd. */
+static int device_open(struct stress *s)
+{
+	if (s->t.cdev[0])
+		return open(s->t.cdev, O_RDWR);
+	return ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, s->t.name);
+}
+
 /* Replace an fd of the pool with a fresh open (a new struct file). */
 static void reopen(struct worker *w, int *slot, bool dup_it)
 {
 	int fd = dup_it ? dup(__atomic_load_n(slot, __ATOMIC_SEQ_CST)) :
-			  open(w->s->cdev, O_RDWR);
+			  device_open(w->s);
 	int old;
 
 	if (fd < 0)
-		fd = open(w->s->cdev, O_RDWR);
+		fd = device_open(w->s);
 	old = __atomic_exchange_n(slot, fd, __ATOMIC_SEQ_CST);
 	close(old);
 }
@@ -141,7 +154,7 @@ static void *worker_fn(void *arg)
 		} else if (op < 82) {
 			reopen(w, &s->shared[(r >> 16) % NR_SHARED], r & 0x100000);
 		} else if (op < 88) {
-			ret = ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+			ret = ioctl(s->group, VFIO_GROUP_GET_DEVICE_FD, s->t.name);
 			if (ret >= 0)
 				close(ret);
 			check(w, "GET_DEVICE_FD", ret < 0 ? -errno : 0, vfio_ok);
@@ -301,7 +314,6 @@ static void *reader_fn(void *arg)
 
 FIXTURE(stress) {
 	struct stress s;
-	const char *group_path;
 };
 
 FIXTURE_SETUP(stress)
@@ -311,24 +323,22 @@ FIXTURE_SETUP(stress)
 	int i, j;
 
 	memset(s, 0, sizeof(*s));
-	self->group_path = group_path();
-	s->cdev = cdev_path();
 	s->kvm_fd = open("/dev/kvm", O_RDWR);
 	if (s->kvm_fd < 0)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
-	if (!self->group_path || !s->cdev)
-		SKIP(return, "no mtty mdev with a group and a cdev");
+	if (!vfio_target_find(&s->t))
+		SKIP(return, NO_TARGET);
 	s->vm_fd = ioctl(s->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, s->vm_fd);
 	s->main_tid = gettid();
 	s->dev_fd = create_vfio_dev(s->vm_fd, 0);
 	ASSERT_LE(0, s->dev_fd);
-	ASSERT_EQ(0, group_chain_open(&c, self->group_path, false));
+	ASSERT_EQ(0, group_chain_open_dev(&c, s->t.group, NULL));
 	s->group = c.group;
 	s->container = c.container;
 	s->iommufd = open("/dev/iommu", O_RDWR);
 	for (i = 0; i < NR_SHARED; i++) {
-		s->shared[i] = open(s->cdev, O_RDWR);
+		s->shared[i] = device_open(s);
 		ASSERT_LE(0, s->shared[i]);
 	}
 	s->nr_threads = env_ul("KVM_VFIO_STRESS_THREADS", 4);
@@ -339,7 +349,7 @@ FIXTURE_SETUP(stress)
 		s->w[i].s = s;
 		s->w[i].rng = (env_ul("KVM_VFIO_SEED", 0x6b766d76) + i) * 2 + 1;
 		for (j = 0; j < NR_PRIVATE; j++) {
-			s->w[i].priv[j] = open(s->cdev, O_RDWR);
+			s->w[i].priv[j] = device_open(s);
 			ASSERT_LE(0, s->w[i].priv[j]);
 		}
 	}
@@ -399,24 +409,25 @@ TEST_F_TIMEOUT(stress, mixed_ops, 900)
 		close(s->iommufd);
 	close(s->dev_fd);
 	close(s->vm_fd);
-	ASSERT_EQ(0, group_reopen(self->group_path));
+	ASSERT_EQ(0, group_reopen(s->t.group));
 }
 
 /* ---- regressions of upstream fixes ----------------------------------- */
 
 FIXTURE(regress) {
 	int kvm_fd, vm_fd, dev_fd;
-	const char *path;
+	struct vfio_target t;
+	const char *path;	/* its group */
 };
 
 FIXTURE_SETUP(regress)
 {
-	self->path = group_path();
+	self->path = self->t.group;
 	self->kvm_fd = open("/dev/kvm", O_RDWR);
 	if (self->kvm_fd < 0)
 		SKIP(return, "no /dev/kvm: %s", strerror(errno));
-	if (!self->path)
-		SKIP(return, "no mtty mdev");
+	if (!vfio_target_find(&self->t))
+		SKIP(return, NO_TARGET);
 	self->vm_fd = ioctl(self->kvm_fd, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, self->vm_fd);
 	self->dev_fd = create_vfio_dev(self->vm_fd, 0);
@@ -438,9 +449,9 @@ TEST_F_TIMEOUT(regress, vfio_device_closed_last, 60)
 	int i;
 
 	for (i = 0; i < 20; i++) {
-		ASSERT_EQ(0, group_chain_open(&c, self->path, false));
+		ASSERT_EQ(0, group_chain_open_dev(&c, self->path, NULL));
 		ASSERT_EQ(0, file_add(self->dev_fd, c.group));
-		c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+		c.device = ioctl(c.group, VFIO_GROUP_GET_DEVICE_FD, self->t.name);
 		ASSERT_LE(0, c.device);
 		close(self->vm_fd);
 		close(self->dev_fd);
@@ -455,6 +466,7 @@ TEST_F_TIMEOUT(regress, vfio_device_closed_last, 60)
 
 struct race {
 	int dev_fd, fd, group;
+	const char *name;	/* the device, for VFIO_GROUP_GET_DEVICE_FD */
 	unsigned long n;
 	int bad;	/* accessed with __atomic builtins */
 	int stop;
@@ -506,7 +518,7 @@ static void *get_device_fd_loop(void *arg)
 	int fd;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
-		fd = ioctl(r->group, VFIO_GROUP_GET_DEVICE_FD, mdev_uuid);
+		fd = ioctl(r->group, VFIO_GROUP_GET_DEVICE_FD, r->name);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -522,7 +534,7 @@ static void *get_device_fd_loop(void *arg)
 TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
 {
 	unsigned long i, rounds = stress_ops() * 3 / 10000;
-	struct race r = { 0 };
+	struct race r = { .name = self->t.name };
 	struct group_chain c;
 	int vm, dev, ret = 0;
 	const char *step = "";
@@ -531,7 +543,7 @@ TEST_F_TIMEOUT(regress, get_device_fd_vs_close, 300)
 	if (rounds < 30)
 		rounds = 30;
 
-	ASSERT_EQ(0, group_chain_open(&c, self->path, false));
+	ASSERT_EQ(0, group_chain_open_dev(&c, self->path, NULL));
 	r.group = c.group;
 	ASSERT_EQ(0, pthread_create(&t, NULL, get_device_fd_loop, &r));
 	/* The thread runs on @r: stop and join it before any ASSERT. */

@@ -216,6 +216,47 @@ static inline const char *edu_find(void)
 	return vfio_pci_find("0x11e8");
 }
 
+/*
+ * The VFIO device the fuzz and stress tests drive: the mtty mdev, or where
+ * there is none (a distribution's kernel has no mtty sample) the first PCI
+ * device bound to vfio-pci.  Its group is required.  Its cdev is empty
+ * without CONFIG_VFIO_DEVICE_CDEV: the tests then take device fds from
+ * VFIO_GROUP_GET_DEVICE_FD where they would open the cdev.
+ */
+struct vfio_target {
+	char group[300];	/* /dev/vfio/<group> */
+	char cdev[300];		/* /dev/vfio/devices/vfioN, or "" */
+	char name[256];		/* for VFIO_GROUP_GET_DEVICE_FD: UUID or BDF */
+};
+
+#define NO_TARGET "no VFIO device: no mtty mdev, and no PCI device bound to vfio-pci"
+
+/* Fills @t; false when there is no device with a group. */
+static inline bool vfio_target_find(struct vfio_target *t)
+{
+	const char *sysdev = mdev_find(), *p;
+
+	if (!sysdev)
+		sysdev = vfio_pci_find(NULL);
+	p = sysdev_group_path(sysdev);
+	if (!p)
+		return false;
+	snprintf(t->group, sizeof(t->group), "%s", p);
+	p = sysdev_cdev_path(sysdev);
+	snprintf(t->cdev, sizeof(t->cdev), "%s", p ? p : "");
+	snprintf(t->name, sizeof(t->name), "%s", strrchr(sysdev, '/') + 1);
+	return true;
+}
+
+/*
+ * Whether KVM takes a device fd of VFIO_GROUP_GET_DEVICE_FD as a VFIO file:
+ * since 6.6; before, only groups (EINVAL).
+ */
+static inline bool device_fd_is_vfio_file(void)
+{
+	return ksft_min_kernel_version(6, 6);
+}
+
 #define NO_EDU "no coherent VFIO device: QEMU's edu behind " \
 	"intel-iommu,snoop-control=on, bound to vfio-pci"
 #define NO_MTTY "no mtty mdev: load mtty.ko and create an mdev"
