@@ -771,6 +771,23 @@ TEST_F(group, group_add_del)
 	ASSERT_EQ(0, group_reopen());
 }
 
+/*
+ * An O_PATH descriptor of the group names the file without opening it:
+ * no file for ADD or DEL (EBADF), even while the group is tracked.
+ */
+TEST_F(group, group_o_path_ebadf)
+{
+	int p = open(vfio_group, O_PATH);
+
+	ASSERT_LE(0, p);
+	test_err_add(EBADF, self->dev_fd, p);
+	test_err_del(EBADF, self->dev_fd, p);
+	test_cmd_add(self->dev_fd, self->g);
+	test_err_del(EBADF, self->dev_fd, p);
+	test_cmd_del(self->dev_fd, self->g);
+	close(p);
+}
+
 /* The device holds its own reference: the group stays busy. */
 TEST_F(group, group_ref_held_after_close)
 {
