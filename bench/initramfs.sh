@@ -196,12 +196,13 @@ up=$("$BENCH_DIR/upstream.sh" selftest "$KVM_VFIO_CACHE/guest/upstream$GUEST_TAG
 cmp -s "$up" "$TESTS/kselftests/kvm_vfio_test" ||
 	install -m 755 "$up" "$TESTS/kselftests/kvm_vfio_test"
 progs=(kvm_vfio_test)
-# Upstream's own KVM selftests, built beside it, and the runner that gives
-# them one result each.
+# Upstream's own KVM selftests, from the line's own tree, and the runner
+# that gives them one result each.
+kt=$("$BENCH_DIR/upstream.sh" kvm-build "$KVM_VFIO_CACHE/guest/upstream-kvm-$KLINE$GUEST_TAG" "$KARCH")
 rm -rf "$TESTS/kselftests/upstream-kvm"
 for f in $("$BENCH_DIR/upstream.sh" kvm-tests "$KARCH"); do
 	mkdir -p "$TESTS/kselftests/upstream-kvm/$(dirname "$f")"
-	install -m 755 "$(dirname "$up")/$f" "$TESTS/kselftests/upstream-kvm/$f"
+	install -m 755 "$kt/$f" "$TESTS/kselftests/upstream-kvm/$f"
 done
 install -m 755 "$BENCH_DIR/guest/upstream_kvm_selftests" "$TESTS/kselftests/"
 progs+=(upstream-kvm upstream_kvm_selftests)

@@ -644,12 +644,14 @@ print(b[o:b.index(b"\0", o)].decode().split(") ", 1)[1])' "$out/$KIMAGE") ||
 	step "$variant: Debian's kernel $abi $ver: $out/$KIMAGE"
 }
 
-USAGE="usage: kernel.sh src | pristine | build VARIANT | tree VARIANT | out VARIANT | image VARIANT | version (VARIANT: a $KLINE row of bench/variants: $(variant_list all "$KLINE" | sed "s/^$KLINE-//" | tr '\n' ' '))"
+USAGE="usage: kernel.sh src | pristine | src-line | build VARIANT | tree VARIANT | out VARIANT | image VARIANT | version (VARIANT: a $KLINE row of bench/variants: $(variant_list all "$KLINE" | sed "s/^$KLINE-//" | tr '\n' ' '))"
 case "${1:-}" in
 src) unpack_pristine ;;
 pristine)
 	unpack_pristine
 	echo "$PRISTINE" ;;
+# The line whose source the kernel's test programs come from.
+src-line) echo "$SRC_LINE" ;;
 # build and tree rewrite trees: under the cache's lock (lib.sh).
 build)
 	: "${2:?$USAGE}"

@@ -9,11 +9,14 @@
 #                             selftest library of the 7.3 tree with the
 #                             series applied (static; x86_64, or arm64
 #                             cross-built), into DIR; prints the
-#                             program's path.  Upstream's own tests of
-#                             'kvm-tests' are built beside it.
+#                             program's path.
 #   upstream.sh kvm-tests ARCH
-#                             those tests (UPSTREAM_KVM_TESTS_<ARCH>), as
-#                             paths relative to the program's folder
+#                             upstream's own KVM selftests the guests of
+#                             KLINE run (UPSTREAM_KVM_TESTS_<line>_<ARCH>),
+#                             as paths relative to kvm-build's folder
+#   upstream.sh kvm-build DIR ARCH
+#                             build them from KLINE's pristine tree into
+#                             DIR/build; prints that folder
 #   upstream.sh series        write patches/upstream/7.3/ again from the
 #                             patches and tools/testing/selftests/kvm/
 #                             kvm_vfio_test.c, which patch 0003 adds: edit
@@ -49,52 +52,89 @@ series_tree() {
 # Upstream's own KVM selftests that the guests also run (the suite
 # upstream_kvm_selftests, bench/guest/upstream_kvm_selftests), on ours and
 # on stock alike: what our patches to KVM touch (device creation, the VM
-# and vCPU lifecycle) and costs little under TCG.  Left out: the perf,
-# stress, dirty-log and memslot tests (set_memory_region_test ran over
-# 8 minutes under nested TCG before it was stopped),
-# kvm_create_max_vcpus (hundreds of vCPUs), on arm64 the timer and PMU
-# tests (TCG's timing) and, for now, arm64/vgic_init: 7.3's fails on 6.12
-# (KVM_GET_DEVICE_ATTR: EBUSY) on the stock kernel as on ours, so it must
-# come from each line's own tree.
-UPSTREAM_KVM_TESTS_x86_64="kvm_binary_stats_test guest_print_test vm_types_test"
-UPSTREAM_KVM_TESTS_arm64="kvm_binary_stats_test guest_print_test"
+# and vCPU lifecycle) and costs little under TCG.  Each line runs its own
+# tree's tests, which expect that line's KVM (7.3's vgic_init fails on
+# 6.12, stock and ours alike: KVM_GET_DEVICE_ATTR answers EBUSY there).
+# vgic_init creates and destroys GICv2 and GICv3 devices, also of a type
+# the host lacks, which is where our autoload patch changes the path.
+# Left out: the perf, stress, dirty-log and memslot tests
+# (set_memory_region_test ran over 8 minutes under nested TCG before it
+# was stopped), kvm_create_max_vcpus (hundreds of vCPUs), on arm64 the
+# timer and PMU tests (TCG's timing); 6.12 has no vm_types_test.
+UPSTREAM_KVM_TESTS_7_3_x86_64="kvm_binary_stats_test guest_print_test vm_types_test"
+UPSTREAM_KVM_TESTS_7_3_arm64="kvm_binary_stats_test guest_print_test arm64/vgic_init"
+UPSTREAM_KVM_TESTS_6_12_x86_64="kvm_binary_stats_test guest_print_test"
+UPSTREAM_KVM_TESTS_6_12_arm64="kvm_binary_stats_test guest_print_test aarch64/vgic_init"
 
-# kvm_tests ARCH: the upstream tests above of ARCH.
+# kvm_tests ARCH: the upstream tests above of ARCH, for the tree of
+# KLINE's source (6.12's for 6.1, whose programs are 6.12's).
 kvm_tests() {
-	local v="UPSTREAM_KVM_TESTS_$1"
+	local line v
+	line=$("$BENCH_DIR/kernel.sh" src-line)
+	v="UPSTREAM_KVM_TESTS_${line//./_}_$1"
 	echo "${!v:-}"
 }
 
-# build_selftest TREE OUT [ARCH]: kvm_vfio_test of TREE's KVM selftests,
-# static, for ARCH (x86_64 or arm64, cross-built), into OUT/build, with
-# the upstream tests above beside it; warnings in the test itself fail.
-build_selftest() {
-	local tree=$1 out=$2 arch=${3:-x86_64} log cross=() t extra=()
-	log="$BENCH_LOGDIR/upstream-selftest-$arch.log"
-	case "$arch" in
-	x86_64) ;;
-	arm64) cross=(CROSS_COMPILE=aarch64-linux-gnu-) ;;
-	*) die "upstream: no KVM selftest build for '$arch' (x86_64 or arm64)" ;;
-	esac
-	mkdir -p "$out"
+# install_headers TREE OUT ARCH LOG: TREE's UAPI headers into OUT/headers,
+# again when TREE or its stamp changed.
+install_headers() {
+	local tree=$1 out=$2 arch=$3 log=$4
 	if [ "$(cat "$out/headers/.tree" 2>/dev/null)" != "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" ]; then
-		step "upstream: installing the series tree's UAPI headers ($arch)"
+		step "upstream: installing the UAPI headers of $(basename "$tree") ($arch)"
 		rm -rf "$out/headers"
 		make -s -C "$tree" O="$out/hdr-build" ARCH="$arch" \
 			INSTALL_HDR_PATH="$out/headers" headers_install \
 			>"$log" 2>&1 || die "headers_install failed; see $log"
 		echo "$tree $(cat "$tree/.kvm-vfio-stamp" 2>/dev/null)" >"$out/headers/.tree"
 	fi
-	for t in $(kvm_tests "$arch"); do
-		extra+=("$out/build/$t")
-	done
-	step "upstream: building kvm_vfio_test and ${#extra[@]} of upstream's KVM selftests ($arch)"
+}
+
+# kvm_make TREE OUT ARCH LOG TARGET...: TARGETs of TREE's KVM selftests,
+# static, for ARCH (x86_64, or arm64 cross-built), into OUT/build.
+kvm_make() {
+	local tree=$1 out=$2 arch=$3 log=$4 cross=()
+	shift 4
+	case "$arch" in
+	x86_64) ;;
+	arm64) cross=(CROSS_COMPILE=aarch64-linux-gnu-) ;;
+	*) die "upstream: no KVM selftest build for '$arch' (x86_64 or arm64)" ;;
+	esac
+	mkdir -p "$out"
+	install_headers "$tree" "$out" "$arch" "$log"
 	make -C "$tree/tools/testing/selftests/kvm" ARCH="$arch" "${cross[@]}" \
 		OUTPUT="$out/build" \
 		INSTALL_HDR_PATH="$out/headers" \
 		KHDR_INCLUDES="-isystem $out/headers/include" \
 		LDFLAGS="-static -pthread -no-pie" -j"${JOBS:-3}" \
-		"$out/build/kvm_vfio_test" "${extra[@]}" >"$log" 2>&1 ||
+		"$@" >"$log" 2>&1
+}
+
+# cmd_kvm_build OUT ARCH: the upstream tests of KLINE's source tree, its
+# pristine one, into OUT/build; prints that folder.
+cmd_kvm_build() {
+	local out=${1:?usage: upstream.sh kvm-build DIR ARCH} arch=${2:?usage: upstream.sh kvm-build DIR ARCH}
+	local tree log t targets=()
+	tree=$("$BENCH_DIR/kernel.sh" pristine)
+	log="$BENCH_LOGDIR/upstream-kvm-tests-$KLINE-$arch.log"
+	for t in $(kvm_tests "$arch"); do
+		targets+=("$out/build/$t")
+	done
+	if [ ${#targets[@]} -gt 0 ]; then
+		step "upstream: building ${#targets[@]} of upstream's KVM selftests of $(basename "$tree") ($arch)"
+		kvm_make "$tree" "$out" "$arch" "$log" "${targets[@]}" ||
+			{ tail -20 "$log" >&2; die "building upstream's KVM selftests failed; see $log"; }
+	fi
+	echo "$out/build"
+}
+
+# build_selftest TREE OUT [ARCH]: kvm_vfio_test of TREE's KVM selftests,
+# static, for ARCH (x86_64 or arm64, cross-built), into OUT/build;
+# warnings in the test itself fail.
+build_selftest() {
+	local tree=$1 out=$2 arch=${3:-x86_64} log
+	log="$BENCH_LOGDIR/upstream-selftest-$arch.log"
+	step "upstream: building kvm_vfio_test ($arch)"
+	kvm_make "$tree" "$out" "$arch" "$log" "$out/build/kvm_vfio_test" ||
 		{ tail -20 "$log" >&2; die "building kvm_vfio_test failed; see $log"; }
 	if grep -E 'kvm_vfio_test\.c.*(warning|error)' "$log" >&2; then
 		die "kvm_vfio_test.c has warnings; see $log"
@@ -362,7 +402,8 @@ cmd_check() {
 case "${1:-}" in
 selftest) cmd_selftest "${2:-}" "${3:-}" ;;
 kvm-tests) kvm_tests "${2:?usage: upstream.sh kvm-tests ARCH}" ;;
+kvm-build) cmd_kvm_build "${2:-}" "${3:-}" ;;
 series) cmd_series ;;
 check) cmd_check "${2:-}" ;;
-*) die "usage: upstream.sh selftest DIR [ARCH] | kvm-tests ARCH | series | check KSRC" ;;
+*) die "usage: upstream.sh selftest DIR [ARCH] | kvm-tests ARCH | kvm-build DIR ARCH | series | check KSRC" ;;
 esac
