@@ -198,7 +198,8 @@ cmp -s "$up" "$TESTS/kselftests/kvm_vfio_test" ||
 progs=(kvm_vfio_test)
 # Upstream's own KVM selftests, from the line's own tree, and the runner
 # that gives them one result each.
-kt=$("$BENCH_DIR/upstream.sh" kvm-build "$KVM_VFIO_CACHE/guest/upstream-kvm-$KLINE$GUEST_TAG" "$KARCH")
+kt=$("$BENCH_DIR/upstream.sh" kvm-build \
+	"$KVM_VFIO_CACHE/guest/upstream-kvm-$("$BENCH_DIR/kernel.sh" src-line)$GUEST_TAG" "$KARCH")
 rm -rf "$TESTS/kselftests/upstream-kvm"
 for f in $("$BENCH_DIR/upstream.sh" kvm-tests "$KARCH"); do
 	mkdir -p "$TESTS/kselftests/upstream-kvm/$(dirname "$f")"

@@ -75,7 +75,7 @@ if [ -n "$MTTY_UUID" ] && [ -e "/sys/bus/mdev/devices/$MTTY_UUID" ]; then
 	SYSDEV=/sys/bus/mdev/devices/$MTTY_UUID
 else
 	SYSDEV=
-	for d in /sys/bus/pci/drivers/vfio-pci/0000:*; do
+	for d in /sys/bus/pci/drivers/vfio-pci/*:*:*.*; do
 		[ -e "$d" ] && SYSDEV=/sys/bus/pci/devices/${d##*/} && break
 	done
 	[ -n "$SYSDEV" ] ||

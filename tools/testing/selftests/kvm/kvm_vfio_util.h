@@ -248,15 +248,6 @@ static inline bool vfio_target_find(struct vfio_target *t)
 	return true;
 }
 
-/*
- * Whether KVM takes a device fd of VFIO_GROUP_GET_DEVICE_FD as a VFIO file:
- * since 6.6; before, only groups (EINVAL).
- */
-static inline bool device_fd_is_vfio_file(void)
-{
-	return ksft_min_kernel_version(6, 6);
-}
-
 #define NO_EDU "no coherent VFIO device: QEMU's edu behind " \
 	"intel-iommu,snoop-control=on, bound to vfio-pci"
 #define NO_MTTY "no mtty mdev: load mtty.ko and create an mdev"
